@@ -1,0 +1,113 @@
+# rgd: `make all` runs the study, `make test` runs the tests. `make help` lists the rest.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON      ?= python3
+PRESET      ?= cpu
+OUT         ?= runs/$(PRESET)
+DATA_DIR    ?= data
+FIGURES_DIR ?= figures
+NB_PARAMS   ?=
+PYTEST_ARGS ?=
+
+VENV   := .venv
+PY     := $(VENV)/bin/python
+KERNEL := rgd
+# The environment is rebuilt whenever pyproject.toml (its pins) changes.
+STAMP     := $(VENV)/.rgd-env-$(shell sha256sum pyproject.toml | cut -c1-16)
+LAB_STAMP := $(VENV)/.rgd-lab-$(shell sha256sum pyproject.toml | cut -c1-16)
+
+NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+EXECUTED  := $(patsubst notebooks/%,$(OUT)/%,$(NOTEBOOKS))
+PACKAGE   := $(shell find rgd_utils -name '*.py' 2>/dev/null)
+# Stage name of a notebook: notebooks/00_data.ipynb -> data
+stage = $(shell echo $(basename $(notdir $(1))) | cut -d_ -f2-)
+
+.PHONY: help all test test-all smoke lab report clean distclean venv $(foreach nb,$(NOTEBOOKS),$(call stage,$(nb)))
+
+help: ## Show the targets
+	@echo "rgd: Routing with Generated Data, a reproducible study"
+	@echo
+	@echo "  make all          run every notebook in order (PRESET=$(PRESET)); executed notebooks in $(OUT)/"
+	@echo "  make test         run the test suite (fast tests; about 2 minutes after the environment exists)"
+	@echo "  make test-all     run every test, including the ones marked slow"
+	@echo "  make smoke        run every notebook with small parameters into runs/smoke/ (a few minutes)"
+	@echo "  make lab          open the notebooks in JupyterLab"
+	@echo "  make report       HTML report of the executed notebooks (not built yet: see the results issue)"
+	@echo "  make clean        remove executed notebooks and test caches (keeps .venv/ and data/)"
+	@echo "  make distclean    clean, and remove .venv/ too"
+	@echo "  make venv         create or update .venv/ only"
+	@echo
+	@echo "  one target per notebook, rerunning it and what it depends on when its inputs changed:"
+	@$(foreach nb,$(NOTEBOOKS),echo "    make $(call stage,$(nb))	($(nb))";)
+	@echo
+	@echo "  variables: PRESET=cpu|paper  PYTHON=$(PYTHON)  OUT=$(OUT)  DATA_DIR=$(DATA_DIR)  FIGURES_DIR=$(FIGURES_DIR)"
+
+# ---------------------------------------------------------------------------------------------
+# The environment: .venv/ at the repository root, reused while pyproject.toml is unchanged.
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "rgd needs Python 3.11 or newer; set PYTHON=python3.11")'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet --no-deps $$($(PY) -c 'import tomllib; print(" ".join(tomllib.load(open("pyproject.toml", "rb"))["tool"]["rgd"]["no-deps-requirements"]))')
+	$(PY) -m ipykernel install --prefix $(abspath $(VENV)) --name $(KERNEL) --display-name "Python (rgd)" >/dev/null
+	@rm -f $(VENV)/.rgd-env-*
+	@touch $@
+	@echo "environment ready: $(VENV)/"
+
+$(LAB_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e ".[dev,lab]"
+	@rm -f $(VENV)/.rgd-lab-*
+	@touch $@
+
+# ---------------------------------------------------------------------------------------------
+# The study: every notebook in order, through papermill, into $(OUT)/.
+all: $(EXECUTED)
+	@echo "all $(words $(EXECUTED)) notebooks ran (preset $(PRESET)); executed copies in $(OUT)/, figures in $(FIGURES_DIR)/"
+
+$(OUT):
+	@mkdir -p $@
+
+# Each notebook depends on itself, the package, the environment and the notebook before it.
+$(OUT)/%.ipynb: notebooks/%.ipynb $(PACKAGE) $(STAMP) | $(OUT)
+	@echo "=== $< (preset $(PRESET))"
+	@$(VENV)/bin/papermill $< $(@:.ipynb=.partial.ipynb) -k $(KERNEL) --cwd $(CURDIR) \
+		--no-progress-bar --log-level WARNING \
+		-p preset $(PRESET) -p data_dir $(DATA_DIR) -p figures_dir $(FIGURES_DIR) $(NB_PARAMS) \
+		|| $(PY) -m rgd_utils.notebook_failure $< $(@:.ipynb=.partial.ipynb)
+	@mv $(@:.ipynb=.partial.ipynb) $@
+
+$(foreach i,$(wordlist 2,$(words $(EXECUTED)),$(shell seq 1 $(words $(EXECUTED)))),\
+  $(eval $(word $(i),$(EXECUTED)): $(word $(shell expr $(i) - 1),$(EXECUTED))))
+$(foreach nb,$(NOTEBOOKS),$(eval $(call stage,$(nb)): $(OUT)/$(notdir $(nb))))
+
+smoke: $(STAMP) ## every notebook with small parameters, in a scratch folder
+	@rm -rf runs/smoke
+	@start=$$(date +%s); \
+	$(MAKE) --no-print-directory all PRESET=$(PRESET) OUT=runs/smoke DATA_DIR=runs/smoke/data \
+		FIGURES_DIR=runs/smoke/figures NB_PARAMS="-f notebooks/smoke.yaml" && \
+	echo "smoke run finished in $$(( $$(date +%s) - start )) s"
+
+# ---------------------------------------------------------------------------------------------
+test: $(STAMP)
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+test-all: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lab: $(LAB_STAMP)
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+
+report:
+	@echo "make report: not built yet. The HTML report (executed notebooks, figures and tables)"
+	@echo "comes with the results issue; for now the executed notebooks are in $(OUT)/."
+
+clean:
+	rm -rf runs .pytest_cache
+	find . -name __pycache__ -type d -not -path './$(VENV)/*' -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)

@@ -1,0 +1,106 @@
+"""The Makefile: a stamp keyed on pyproject.toml, papermill with an explicit kernel and --cwd,
+stage targets chained in order, and a failing cell that stops make and is named."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV = ROOT / ".venv"
+needs_venv = pytest.mark.skipif(
+    not (VENV / "bin" / "papermill").exists(), reason="needs the project's .venv (run `make test`)"
+)
+
+
+def _make(folder: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["make", "--no-print-directory", "-C", str(folder), *args],
+        capture_output=True, text=True, timeout=600,
+    )
+
+
+def _copy_project(tmp_path: Path, notebooks: dict[str, list[str]]) -> Path:
+    """A copy of the project's build files with its own notebooks, sharing .venv and the package."""
+    project = tmp_path / "project"
+    (project / "notebooks").mkdir(parents=True)
+    for name in ("Makefile", "pyproject.toml"):
+        shutil.copy2(ROOT / name, project / name)  # keeps mtimes: the shared .venv stays current
+    (project / ".venv").symlink_to(VENV)
+    (project / "rgd_utils").symlink_to(ROOT / "rgd_utils")
+    for name, sources in notebooks.items():
+        notebook = nbformat.v4.new_notebook()
+        params = nbformat.v4.new_code_cell('preset = "cpu"\ndata_dir = "data"\nfigures_dir = "figures"')
+        params.metadata["tags"] = ["parameters"]
+        notebook.cells = [params] + [nbformat.v4.new_code_cell(s) for s in sources]
+        notebook.metadata["kernelspec"] = {"name": "rgd", "display_name": "Python (rgd)", "language": "python"}
+        nbformat.write(notebook, project / "notebooks" / name)
+    return project
+
+
+def test_dry_run_runs_each_notebook_through_papermill_with_kernel_and_cwd() -> None:
+    result = _make(ROOT, "-n", "-B", "all", "OUT=/tmp/rgd-dry-run")
+    assert result.returncode == 0, result.stderr
+    notebooks = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    for name in notebooks:
+        line = next(l for l in result.stdout.splitlines() if "papermill notebooks/" + name in l)
+        assert f"-k rgd --cwd {ROOT}" in line
+    assert "-p preset cpu -p data_dir data -p figures_dir figures" in result.stdout
+
+
+def test_help_lists_the_targets_and_one_per_notebook() -> None:
+    result = _make(ROOT, "help")
+    for target in ("make all", "make test", "make smoke", "make lab", "make report", "make clean", "make data"):
+        assert target in result.stdout
+
+
+def test_report_says_it_is_not_built_yet() -> None:
+    result = _make(ROOT, "report")
+    assert result.returncode == 0 and "not built yet" in result.stdout
+
+
+def test_environment_stamp_is_keyed_on_pyproject(tmp_path) -> None:
+    project = tmp_path / "p"
+    project.mkdir()
+    shutil.copy(ROOT / "Makefile", project / "Makefile")
+    shutil.copy(ROOT / "pyproject.toml", project / "pyproject.toml")
+    dry_run = _make(project, "-n", "venv").stdout
+    assert '-m pip install --quiet -e ".[dev]"' in dry_run and "--no-deps" in dry_run
+    assert _make(project, "-q", "venv").returncode == 1  # no environment yet
+    digest = hashlib.sha256((project / "pyproject.toml").read_bytes()).hexdigest()[:16]
+    (project / ".venv").mkdir()
+    (project / ".venv" / f".rgd-env-{digest}").touch()
+    assert _make(project, "-q", "venv").returncode == 0  # current: reused as it is
+    with (project / "pyproject.toml").open("a") as handle:
+        handle.write("\n# a changed pin\n")
+    assert _make(project, "-q", "venv").returncode == 1  # changed: reinstalled
+
+
+@needs_venv
+def test_stages_run_in_order_and_a_failing_cell_stops_make_and_is_named(tmp_path) -> None:
+    project = _copy_project(tmp_path, {
+        "00_first.ipynb": ["open('first.txt', 'w').write(data_dir)"],
+        "01_second.ipynb": ["x = 1", "raise ValueError('boom: planted failure')"],
+        "02_third.ipynb": ["open('third.txt', 'w').write('ran')"],
+    })
+    assert _make(project, "-q", "venv").returncode == 0, "the copy must reuse .venv, not reinstall it"
+    result = _make(project, "all")
+    assert result.returncode != 0
+    assert (project / "first.txt").read_text() == "data"  # --cwd is the project root
+    assert not (project / "third.txt").exists()  # make stopped at the failure
+    assert (
+        "notebooks/01_second.ipynb: code cell 3 of 3 (`raise ValueError('boom: planted failure')`) "
+        "failed: ValueError: boom: planted failure" in result.stderr
+    )
+    assert (project / "runs" / "cpu" / "00_first.ipynb").exists()
+    assert not (project / "runs" / "cpu" / "01_second.ipynb").exists()
+
+    # Only the stage asked for, and what it depends on, runs.
+    (project / "notebooks" / "01_second.ipynb").unlink()
+    again = _make(project, "first")
+    assert again.returncode == 0 and "=== notebooks/00_first.ipynb" not in again.stdout
