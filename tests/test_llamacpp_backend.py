@@ -77,3 +77,16 @@ def test_registry_model_answers_through_the_cache(tmp_path) -> None:
     replay = load_model(MODEL, LLMCache(tmp_path, mode="replay"))
     assert answer_one(replay, Expert(MODEL, "cloze"), "What do bees make?", ["honey", "steel"]) == (choice, confidence, raw)
     assert replay._backend is None  # replay never loaded the model
+
+
+def test_long_continuations_are_scored_in_chunks(backend) -> None:
+    """A cloze option longer than one evaluation chunk (512 tokens) is scored, and scored as the
+    sum of its parts."""
+    option = " " + " ".join(f"word{i}" for i in range(250))
+    prompt = "Question: List some words.\nAnswer:"
+    whole = backend.score(prompt, [option, " short"])
+    assert whole[0].n_tokens > 512
+    half = option[: len(option) // 2]
+    head = backend.score(prompt, [half])[0]
+    tail = backend.score(prompt + half, [option[len(half):]])[0]
+    assert whole[0].logprob == pytest.approx(head.logprob + tail.logprob, rel=1e-3)

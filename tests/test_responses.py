@@ -96,3 +96,35 @@ def test_expert_names_round_trip_and_bad_modes_fail() -> None:
     assert Expert.parse("qwen2.5-coder-1.5b:cloze") == Expert("qwen2.5-coder-1.5b", "cloze")
     with pytest.raises(ValueError, match="unknown answer mode"):
         Expert("m", "guess")
+
+
+class TooLongBackend(ScriptedBackend):
+    def score(self, prompt, continuations):
+        from rgd_utils.llm.backend import PromptTooLongError
+
+        text = prompt if isinstance(prompt, str) else prompt[0]["content"]
+        if "Q2?" in text:
+            raise PromptTooLongError("prompt (5000 tokens) plus continuation (1) exceeds the context")
+        return super().score(prompt, continuations)
+
+
+def test_a_question_too_long_for_the_model_is_recorded_unanswered(tmp_path) -> None:
+    llm = CachedLLM("scripted", {"scripted": 1}, TooLongBackend, LLMCache(tmp_path))
+    table = answer_questions(llm, Expert("scripted", "letter"), _questions(), progress=False)
+    row = table.set_index("qid").loc["q2"]
+    assert row["choice"] is None and pd.isna(row["confidence"]) and not row["correct"]
+    assert row["raw"].startswith("not answered: prompt (5000 tokens)")
+    assert table.set_index("qid").loc["q1", "choice"] == "B"
+
+
+class NoLettersBackend(ScriptedBackend):
+    """An endpoint whose top log-probs named none of the letters (all -inf)."""
+
+    def score(self, prompt, continuations):
+        return [ContinuationScore(logprob=float("-inf"), n_tokens=1) for _ in continuations]
+
+
+def test_no_letter_in_the_top_logprobs_is_no_answer_not_a(tmp_path) -> None:
+    llm = CachedLLM("nol", {"nol": 1}, NoLettersBackend, LLMCache(tmp_path))
+    table = answer_questions(llm, Expert("nol", "letter"), _questions(), progress=False)
+    assert table["choice"].isna().all() and table["raw"].str.startswith("not answered").all()

@@ -122,3 +122,7 @@ class Backend(Protocol):
 
 class BackendError(RuntimeError):
     """A backend could not do what was asked (dead endpoint, missing feature, bad model file)."""
+
+
+class PromptTooLongError(BackendError):
+    """One prompt does not fit the model's context: a property of that item, not of the run."""

@@ -11,11 +11,13 @@ Two traps on CPUs like ours are handled here (OFFLINE_RESOURCES.md §E):
 One context serves both operations. Scoring asks llama.cpp for logits only where they are
 needed (the prompt's last token, the continuation's tokens).
 
-Prompts are evaluated in fixed chunks of :data:`CHUNK` tokens counted from the first token,
-so a prompt that shares whole chunks with the previous one (the generator's long system
-prompt and worked example) reuses their KV cache, and yet every prompt is computed exactly as
-it would be from scratch: how llama.cpp batches tokens changes the logits in their last bits,
-and a recomputed call must give what the first computation gave, sampled text included.
+Prompts are evaluated in fixed chunks counted from the first token (:data:`CHUNKS`), so a
+prompt that shares whole chunks with the previous one reuses their KV cache, and yet every
+prompt is computed exactly as it would be from scratch: how llama.cpp batches tokens changes
+the logits in their last bits, and a recomputed call must give what the first computation
+gave, sampled text included. Generation uses small chunks (its long system prompt and worked
+example repeat from call to call); scoring uses large ones (its prompts share little, and one
+large batch is the fastest way through a prompt).
 """
 
 from __future__ import annotations
@@ -26,12 +28,20 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .backend import BackendError, ContinuationScore, Generation, GenerationParams, Prompt
+from .backend import (
+    BackendError,
+    ContinuationScore,
+    Generation,
+    GenerationParams,
+    Prompt,
+    PromptTooLongError,
+)
 
 #: The llama-cpp-python release the study pins; part of each local model's identity.
 LLAMA_CPP_VERSION = "0.3.36"
-#: Prompt evaluation chunk (llama.cpp's n_batch); chunk boundaries are fixed (see above).
-CHUNK = 64
+#: Prompt evaluation chunk per operation; chunk boundaries are fixed (see above). Part of
+#: each local model's identity, since they change the computed bits.
+CHUNKS = {"score": 512, "generate": 64}
 
 
 def default_threads() -> int:
@@ -56,9 +66,9 @@ def _import_llama_cpp() -> Any:
     return llama_cpp
 
 
-def _eval_aligned(llm: Any, tokens: list[int]) -> None:
-    """Evaluate ``tokens`` in chunks of :data:`CHUNK` counted from the first token, reusing the
-    chunks that the context already holds (identical tokens, identical chunk boundaries)."""
+def _eval_aligned(llm: Any, tokens: list[int], chunk: int) -> None:
+    """Evaluate ``tokens`` in chunks of ``chunk`` tokens counted from the first token, reusing
+    the chunks that the context already holds (identical tokens, identical chunk boundaries)."""
     if not tokens:
         llm.reset()
         return
@@ -67,9 +77,10 @@ def _eval_aligned(llm: Any, tokens: list[int]) -> None:
         if a != b:
             break
         common += 1
-    reuse = min(common, len(tokens) - 1) // CHUNK * CHUNK  # whole chunks, never the last token
+    reuse = min(common, len(tokens) - 1) // chunk * chunk  # whole chunks, never the last token
     llm.n_tokens = reuse
-    llm.eval(tokens[reuse:])
+    for start in range(reuse, len(tokens), chunk):
+        llm.eval(tokens[start:start + chunk])
 
 
 class LlamaCppBackend:
@@ -115,8 +126,8 @@ class LlamaCppBackend:
                 raise BackendError(f"model file {self.model_path} does not exist")
             self._llm = llama_cpp.Llama(
                 str(self.model_path), n_ctx=self.n_ctx, n_threads=self.n_threads,
-                n_threads_batch=self.n_threads, n_batch=CHUNK, logits_all=False, verbose=False,
-                seed=0,
+                n_threads_batch=self.n_threads, n_batch=max(CHUNKS.values()), logits_all=False,
+                verbose=False, seed=0,
             )
         return self._llm
 
@@ -158,7 +169,7 @@ class LlamaCppBackend:
             raise BackendError("an empty continuation cannot be scored")
         longest = max((len(p) for p in pieces), default=0)
         if len(context) + longest > self.n_ctx:
-            raise BackendError(
+            raise PromptTooLongError(
                 f"prompt ({len(context)} tokens) plus continuation ({longest}) exceeds the "
                 f"context of {self.n_ctx} tokens"
             )
@@ -174,16 +185,23 @@ class LlamaCppBackend:
 
     def _eval_prompt(self, llm: Any, tokens: list[int]) -> np.ndarray:
         """Evaluate a prompt in fixed chunks; return the last token's log-softmax."""
-        _eval_aligned(llm, tokens)
+        _eval_aligned(llm, tokens, CHUNKS["score"])
         return self._log_probs(llm, 1)[0]
 
     def _eval_continuation(self, llm: Any, n_past: int, tokens: list[int]) -> np.ndarray:
-        """Evaluate tokens after the first ``n_past`` (kept as they are); one row per token."""
+        """Evaluate tokens after the first ``n_past`` (kept as they are), in scoring chunks,
+        with logits for every token; one log-softmax row per token."""
         llm._ctx.kv_cache_seq_rm(-1, n_past, -1)
-        llm._batch.set_batch(batch=tokens, n_past=n_past, logits_all=True)
-        llm._ctx.decode(llm._batch)
-        llm.n_tokens = n_past  # the next continuation overwrites this one
-        return self._log_probs(llm, len(tokens))
+        rows = []
+        size = CHUNKS["score"]
+        for start in range(0, len(tokens), size):
+            chunk = tokens[start:start + size]
+            llm._batch.set_batch(batch=chunk, n_past=n_past + start, logits_all=True)
+            llm._ctx.decode(llm._batch)
+            rows.append(self._log_probs(llm, len(chunk)))
+        llm._ctx.kv_cache_seq_rm(-1, n_past, -1)
+        llm.n_tokens = n_past  # the next continuation starts again from the prompt
+        return np.concatenate(rows)
 
     @staticmethod
     def _log_probs(llm: Any, rows: int) -> np.ndarray:
@@ -204,13 +222,13 @@ class LlamaCppBackend:
         llm = self.llm
         tokens = self._tokens(llm, text)
         if len(tokens) + params.max_tokens > self.n_ctx:
-            raise BackendError(
+            raise PromptTooLongError(
                 f"prompt ({len(tokens)} tokens) plus max_tokens ({params.max_tokens}) exceeds the "
                 f"context of {self.n_ctx} tokens"
             )
         # The prompt but its last token in fixed chunks, then the last token alone and the
         # sampling loop: the same computation whatever the previous call left in the cache.
-        _eval_aligned(llm, tokens[:-1])
+        _eval_aligned(llm, tokens[:-1], CHUNKS["generate"])
         llm.set_seed(params.seed)
         llama_cpp = _import_llama_cpp()
         vocab = llama_cpp.llama_model_get_vocab(llm._model.model)

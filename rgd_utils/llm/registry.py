@@ -25,7 +25,7 @@ from . import packaged
 from .backend import Backend
 from .cache import LLMCache
 from .cached import CachedLLM
-from .llamacpp import CHUNK, LLAMA_CPP_VERSION, LlamaCppBackend
+from .llamacpp import CHUNKS, LLAMA_CPP_VERSION, LlamaCppBackend
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ def packaged_identity(name: str) -> dict:
     source = os.environ.get("RGD_MODEL_SOURCE", "package")
     digest = model.sha256 if source == "package" else f"hub:{model.hf_gguf_repo}/{model.hf_gguf_file}"
     return {"gguf": digest, "backend": "llama.cpp", "llama_cpp_python": LLAMA_CPP_VERSION,
-            "n_batch": CHUNK}
+            "chunks": CHUNKS}
 
 
 def _packaged_backend(name: str) -> Callable[[], Backend]:
