@@ -19,9 +19,10 @@ from pathlib import Path
 import pandas as pd
 
 from .benchmarks import read_questions, subsample
+from .calibration import calibration_table, experts_above_chance
 from .config import get_paths, get_preset
 from .generation import description_for, generator_messages, generator_params, parse_generation, schedule
-from .llm.cache import LLMCache
+from .llm.cache import CacheMissError, LLMCache
 from .llm.registry import load_model
 from .responses import Expert, answer_questions
 
@@ -82,6 +83,19 @@ def run_generation(
     return pd.DataFrame(rows)
 
 
+def replay_answers(questions: pd.DataFrame, experts: list[Expert], cache_root: Path) -> tuple[pd.DataFrame, list[str]]:
+    """Responses of the experts whose answers are all in the cache (replay mode: no model is
+    loaded); the names of the experts with missing answers come back separately."""
+    cache = LLMCache(cache_root, mode="replay")
+    tables, missing = [], []
+    for expert in experts:
+        try:
+            tables.append(answer_questions(load_model(expert.model, cache), expert, questions, progress=False))
+        except CacheMissError:
+            missing.append(expert.name)
+    return (pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()), missing
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line (see the module docstring)."""
     parser = argparse.ArgumentParser(prog="python -m rgd_utils.llm_runs")
@@ -93,6 +107,13 @@ def main(argv: list[str] | None = None) -> int:
     answer.add_argument("--per-benchmark", type=int, default=None)
     answer.add_argument("--experts", nargs="+", required=True, help="<model>:<mode> names")
     answer.add_argument("--cache", type=Path, default=None)
+    calibrate = sub.add_parser("calibrate", help="accuracy against chance, from the cache only")
+    calibrate.add_argument("--preset", default="cpu")
+    calibrate.add_argument("--benchmarks", nargs="*", default=None)
+    calibrate.add_argument("--split", choices=["train", "test"], default="train")
+    calibrate.add_argument("--per-benchmark", type=int, default=40)
+    calibrate.add_argument("--experts", nargs="+", required=True)
+    calibrate.add_argument("--cache", type=Path, default=None)
     generate = sub.add_parser("generate", help="a generator writes questions")
     generate.add_argument("--preset", default="cpu")
     generate.add_argument("--generator", required=True)
@@ -103,6 +124,20 @@ def main(argv: list[str] | None = None) -> int:
     preset = get_preset(args.preset)
     paths = get_paths()
     questions = read_questions(paths.questions, sources=["real"])
+    if args.command == "calibrate":
+        chosen = select_questions(questions, args.benchmarks or list(preset.benchmarks), args.split,
+                                  args.per_benchmark, preset.seed)
+        responses, missing = replay_answers(chosen, [Expert.parse(n) for n in args.experts],
+                                            args.cache or paths.data / "cache")
+        if missing:
+            print("not (fully) in the cache, left out:", ", ".join(missing))
+        if not responses.empty:
+            table = calibration_table(responses, chosen)
+            pd.set_option("display.width", 160)
+            print(table.pivot(index="model", columns="benchmark", values="accuracy").round(3).to_string())
+            print(table.pivot(index="model", columns="benchmark", values="above_chance").to_string())
+            print(experts_above_chance(table).to_string())
+        return 0
     if args.command == "generate":
         subjects = {b: sorted(questions.loc[questions["benchmark"] == b, "subject"].unique())
                     for b in args.benchmarks}
