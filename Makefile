@@ -9,6 +9,9 @@ DATA_DIR    ?= data
 FIGURES_DIR ?= figures
 NB_PARAMS   ?=
 PYTEST_ARGS ?=
+# Notebooks replay the committed LLM cache: a missing call is an error, never a model load.
+# LLM_CACHE=readwrite computes what is missing (needs `make llm`).
+LLM_CACHE   ?= replay
 
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -51,7 +54,8 @@ help: ## Show the targets
 	@echo "  one target per notebook, rerunning it and what it depends on when its inputs changed:"
 	@$(foreach nb,$(NOTEBOOKS),echo "    make $(call stage,$(nb))	($(nb))";)
 	@echo
-	@echo "  variables: PRESET=cpu|paper  PYTHON=$(PYTHON)  OUT=$(OUT)  DATA_DIR=$(DATA_DIR)  FIGURES_DIR=$(FIGURES_DIR)"
+	@echo "  variables: PRESET=cpu|paper  LLM_CACHE=replay|readwrite  PYTHON=$(PYTHON)  OUT=$(OUT)"
+	@echo "             DATA_DIR=$(DATA_DIR)  FIGURES_DIR=$(FIGURES_DIR)"
 
 # ---------------------------------------------------------------------------------------------
 # The environment: .venv/ at the repository root, reused while pyproject.toml is unchanged.
@@ -108,7 +112,7 @@ $(OUT):
 # Each notebook depends on itself, the package, the environment and the notebook before it.
 $(OUT)/%.ipynb: notebooks/%.ipynb $(PACKAGE) $(STAMP) | $(OUT)
 	@echo "=== $< (preset $(PRESET))"
-	@$(VENV)/bin/papermill $< $(@:.ipynb=.partial.ipynb) -k $(KERNEL) --cwd $(CURDIR) \
+	@RGD_LLM_CACHE=$(LLM_CACHE) $(VENV)/bin/papermill $< $(@:.ipynb=.partial.ipynb) -k $(KERNEL) --cwd $(CURDIR) \
 		--no-progress-bar --log-level WARNING \
 		-p preset $(PRESET) -p data_dir $(DATA_DIR) -p figures_dir $(FIGURES_DIR) $(NB_PARAMS) \
 		|| $(PY) -m rgd_utils.notebook_failure $< $(@:.ipynb=.partial.ipynb)

@@ -51,6 +51,7 @@ def test_dry_run_runs_each_notebook_through_papermill_with_kernel_and_cwd() -> N
         line = next(l for l in result.stdout.splitlines() if "papermill notebooks/" + name in l)
         assert f"-k rgd --cwd {ROOT}" in line
     assert "-p preset cpu -p data_dir data -p figures_dir figures" in result.stdout
+    assert "RGD_LLM_CACHE=replay " in result.stdout  # a fresh clone replays, never computes
 
 
 def test_help_lists_the_targets_and_one_per_notebook() -> None:
