@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -174,8 +174,3 @@ def answer_questions(
     table = pd.DataFrame(rows, columns=list(RESPONSE_COLUMNS), dtype=object)  # None stays None
     table["confidence"] = table["confidence"].astype(float)
     return table
-
-
-def experts_from_names(names: Iterable[str]) -> list[Expert]:
-    """Parse ``"<model>:<mode>"`` names."""
-    return [Expert.parse(n) for n in names]
