@@ -5,6 +5,8 @@ resumes where it stopped::
 
     nohup .venv/bin/python -m rgd_utils.llm_runs answer --split train --per-benchmark 60 \\
         --experts qwen2.5-coder-1.5b:letter qwen2.5-coder-1.5b:cloze > runs/answer.log 2>&1 &
+    nohup .venv/bin/python -m rgd_utils.llm_runs generate --generator qwen2.5-coder-1.5b \\
+        > runs/generate.log 2>&1 &
 
 Each run prints, per expert and benchmark, the accuracy it measured with its ``n``.
 """
@@ -18,26 +20,26 @@ from pathlib import Path
 
 import pandas as pd
 
-from .benchmarks import read_questions, subsample
+from .benchmarks import read_questions
 from .calibration import calibration_table, experts_above_chance
-from .config import get_paths, get_preset
-from .generation import description_for, generator_messages, generator_params, parse_generation, schedule
+from .config import GeneratorSpec, Preset, get_paths, get_preset
+from .generation import (
+    GenerationRecord,
+    GenerationValidation,
+    description_for,
+    generation_report,
+    generator_messages,
+    generator_params,
+    parse_generation,
+    schedule,
+    validate_generated,
+)
+from .generation.run import generate_records, train_subjects
 from .llm.cache import CacheMissError, LLMCache
+from .llm.cached import CachedLLM
 from .llm.registry import load_model
-from .responses import Expert, answer_questions
-
-
-def select_questions(
-    questions: pd.DataFrame, benchmarks: list[str], split: str | None, per_benchmark: int | None,
-    seed: int,
-) -> pd.DataFrame:
-    """The questions of a run: some benchmarks, one split, at most ``per_benchmark`` each."""
-    chosen = questions[questions["benchmark"].isin(benchmarks)]
-    if split:
-        chosen = chosen[chosen["split"] == split]
-    if per_benchmark:
-        chosen = subsample(chosen, per_benchmark, seed=seed)
-    return chosen.reset_index(drop=True)
+from .pool import select_questions
+from .responses import Expert, answer_one, answer_questions
 
 
 def run_answers(questions: pd.DataFrame, experts: list[Expert], cache: LLMCache) -> pd.DataFrame:
@@ -59,28 +61,23 @@ def run_answers(questions: pd.DataFrame, experts: list[Expert], cache: LLMCache)
     return pd.concat(tables, ignore_index=True)
 
 
-def run_generation(
-    generator: str, subjects: dict[str, list[str]], per_benchmark: int, seed: int, cache: LLMCache,
-) -> pd.DataFrame:
-    """One generator writes ``per_benchmark`` questions per benchmark, round-robin over subjects.
+def validated_generation(
+    spec: GeneratorSpec, questions: pd.DataFrame, benchmarks: list[str], attempts: int, seed: int,
+    cache: LLMCache,
+) -> GenerationValidation:
+    """One generator makes (or replays) ``attempts`` calls per benchmark; the screened outcome."""
+    records = generate_records(load_model(spec.model, cache), spec,
+                               train_subjects(questions, benchmarks), seed, attempts)
+    return validate_generated(records, questions)
 
-    Returns one row per call (benchmark, subject, attempt, text, parsed, reason); parsing here
-    is only for the progress report: notebook 01 parses and screens the cached texts itself.
-    """
-    llm = load_model(generator, cache)
-    rows = []
-    start = time.perf_counter()
-    for i, call in enumerate(schedule(subjects, per_benchmark, seed), start=1):
-        messages = generator_messages(description_for(call.benchmark, call.subject))
-        text = llm.generate([messages], generator_params(call.attempt))[0].text
-        parsed = parse_generation(text)
-        rows.append({**call._asdict(), "text": text, "parsed": parsed.item is not None,
-                     "reason": parsed.reason})
-        if i % 10 == 0:
-            done = pd.DataFrame(rows)
-            print(f"{generator}: {i} calls, {done['parsed'].mean():.0%} parsed, "
-                  f"{time.perf_counter() - start:.0f} s ({llm.computed} computed)", flush=True)
-    return pd.DataFrame(rows)
+
+def run_generation(
+    spec: GeneratorSpec, questions: pd.DataFrame, benchmarks: list[str], attempts: int, seed: int,
+    cache: LLMCache,
+) -> pd.DataFrame:
+    """The per-benchmark report (attempts, parsed, kept after screening) of
+    :func:`validated_generation`."""
+    return generation_report(validated_generation(spec, questions, benchmarks, attempts, seed, cache))
 
 
 def replay_answers(questions: pd.DataFrame, experts: list[Expert], cache_root: Path) -> tuple[pd.DataFrame, list[str]]:
@@ -96,6 +93,60 @@ def replay_answers(questions: pd.DataFrame, experts: list[Expert], cache_root: P
     return (pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()), missing
 
 
+def _cached_share(llm_for, calls) -> tuple[int, int]:
+    """How many of some calls (functions of a model that raise CacheMissError on a miss) hit."""
+    hits = 0
+    for model, call in calls:
+        try:
+            call(llm_for(model))
+            hits += 1
+        except CacheMissError:
+            pass
+    return hits, len(calls)
+
+
+def study_progress(preset: Preset, questions: pd.DataFrame, cache_root: Path) -> pd.DataFrame:
+    """What share of the preset's LLM calls the cache holds (replay mode: nothing is computed).
+
+    Returns one row per part of the study: ``part`` (generation, real train, real test, or
+    generated answers), ``who`` (generator or expert), ``cached`` and ``needed``. Generated
+    answers count the items kept from the generation calls cached so far.
+    """
+    cache = LLMCache(cache_root, mode="replay")
+    models: dict[str, CachedLLM] = {}
+
+    def llm_for(name: str) -> CachedLLM:
+        return models.setdefault(name, load_model(name, cache))
+
+    benchmarks = list(preset.study_benchmarks)
+    subjects = train_subjects(questions, benchmarks)
+    rows, kept = [], []
+    for spec in preset.generators:
+        calls = schedule(subjects, spec.attempts, preset.seed)
+        done = []
+        for call in calls:
+            messages = generator_messages(description_for(call.benchmark, call.subject))
+            try:
+                text = llm_for(spec.model).generate([messages], generator_params(call.attempt, temperature=spec.temperature))[0].text
+            except CacheMissError:
+                continue
+            done.append(GenerationRecord(spec.name, call.benchmark, call.subject, call.attempt, parse_generation(text), text))
+        rows.append({"part": "generation calls", "who": spec.name, "cached": len(done), "needed": len(calls)})
+        if done:
+            kept.append(validate_generated(done, questions).kept)
+    generated = pd.concat(kept, ignore_index=True) if kept else questions.iloc[:0]
+    parts = [(f"real {split}", select_questions(questions, benchmarks, split, n, preset.seed))
+             for split, n in (("train", preset.n_train), ("test", preset.n_test))]
+    parts.append(("generated answers", generated))
+    for part, table in parts:
+        for expert in map(Expert.parse, preset.experts):
+            calls = [(expert.model, lambda llm, q=q, o=o, e=expert: answer_one(llm, e, q, list(o)))
+                     for q, o in zip(table["question"], table["options"])]
+            cached, needed = _cached_share(llm_for, calls)
+            rows.append({"part": part, "who": expert.name, "cached": cached, "needed": needed})
+    return pd.DataFrame(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line (see the module docstring)."""
     parser = argparse.ArgumentParser(prog="python -m rgd_utils.llm_runs")
@@ -106,6 +157,10 @@ def main(argv: list[str] | None = None) -> int:
     answer.add_argument("--split", choices=["train", "test"], default=None)
     answer.add_argument("--per-benchmark", type=int, default=None)
     answer.add_argument("--experts", nargs="+", required=True, help="<model>:<mode> names")
+    answer.add_argument("--generator", default=None,
+                        help="answer this generator's screened items instead of real questions")
+    answer.add_argument("--attempts", type=int, default=None,
+                        help="with --generator: its calls per benchmark (default: the preset's)")
     answer.add_argument("--cache", type=Path, default=None)
     calibrate = sub.add_parser("calibrate", help="accuracy against chance, from the cache only")
     calibrate.add_argument("--preset", default="cpu")
@@ -114,16 +169,25 @@ def main(argv: list[str] | None = None) -> int:
     calibrate.add_argument("--per-benchmark", type=int, default=40)
     calibrate.add_argument("--experts", nargs="+", required=True)
     calibrate.add_argument("--cache", type=Path, default=None)
-    generate = sub.add_parser("generate", help="a generator writes questions")
+    generate = sub.add_parser("generate", help="a generator of the preset writes questions")
     generate.add_argument("--preset", default="cpu")
-    generate.add_argument("--generator", required=True)
-    generate.add_argument("--benchmarks", nargs="+", required=True)
-    generate.add_argument("--per-benchmark", type=int, required=True)
+    generate.add_argument("--generator", required=True, help="a generator name of the preset")
+    generate.add_argument("--benchmarks", nargs="*", default=None)
+    generate.add_argument("--attempts", type=int, default=None,
+                          help="calls per benchmark (default: the preset's)")
     generate.add_argument("--cache", type=Path, default=None)
+    progress = sub.add_parser("progress", help="share of the preset's LLM calls in the cache")
+    progress.add_argument("--preset", default="cpu")
+    progress.add_argument("--cache", type=Path, default=None)
     args = parser.parse_args(argv)
     preset = get_preset(args.preset)
     paths = get_paths()
     questions = read_questions(paths.questions, sources=["real"])
+    if args.command == "progress":
+        table = study_progress(preset, questions, args.cache or paths.data / "cache")
+        table["share"] = (table["cached"] / table["needed"].clip(lower=1)).round(3)
+        print(table.to_string(index=False))
+        return 0
     if args.command == "calibrate":
         chosen = select_questions(questions, args.benchmarks or list(preset.benchmarks), args.split,
                                   args.per_benchmark, preset.seed)
@@ -139,15 +203,21 @@ def main(argv: list[str] | None = None) -> int:
             print(experts_above_chance(table).to_string())
         return 0
     if args.command == "generate":
-        subjects = {b: sorted(questions.loc[questions["benchmark"] == b, "subject"].unique())
-                    for b in args.benchmarks}
-        cache = LLMCache(args.cache or paths.data / "cache")
-        calls = run_generation(args.generator, subjects, args.per_benchmark, preset.seed, cache)
-        print(calls.groupby("benchmark")["parsed"].agg(["mean", "size"]).to_string())
+        spec = preset.generator(args.generator)
+        report = run_generation(spec, questions, args.benchmarks or list(preset.study_benchmarks),
+                                args.attempts or spec.attempts, preset.seed,
+                                LLMCache(args.cache or paths.data / "cache"))
+        pd.set_option("display.width", 200)
+        print(report.to_string())
         return 0
-    chosen = select_questions(questions, args.benchmarks or list(preset.benchmarks), args.split,
-                              args.per_benchmark, preset.seed)
     cache = LLMCache(args.cache or paths.data / "cache")
+    if args.generator:
+        spec = preset.generator(args.generator)
+        chosen = validated_generation(spec, questions, args.benchmarks or list(preset.study_benchmarks),
+                                      args.attempts or spec.attempts, preset.seed, cache).kept
+    else:
+        chosen = select_questions(questions, args.benchmarks or list(preset.benchmarks), args.split,
+                                  args.per_benchmark, preset.seed)
     experts = [Expert.parse(name) for name in args.experts]
     print(f"{len(chosen)} questions x {len(experts)} experts; cache {cache.root} ({cache.mode})", flush=True)
     run_answers(chosen, experts, cache)

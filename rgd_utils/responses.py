@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -30,6 +31,7 @@ from tqdm.auto import tqdm
 from .benchmarks.schema import LETTERS
 from .llm.backend import GenerationParams, Prompt, PromptTooLongError
 from .llm.cached import CachedLLM
+from .store import read_parts, write_parts
 
 MODES = ("letter", "cloze", "cot")
 RESPONSE_COLUMNS = ("qid", "source", "model", "choice", "confidence", "raw", "correct")
@@ -174,3 +176,56 @@ def answer_questions(
     table = pd.DataFrame(rows, columns=list(RESPONSE_COLUMNS), dtype=object)  # None stays None
     table["confidence"] = table["confidence"].astype(float)
     return table
+
+
+def write_responses(responses: pd.DataFrame, questions: pd.DataFrame, folder: Path) -> list[Path]:
+    """Write a responses table to ``folder/<source>__<benchmark>.parquet``, one file per pair.
+
+    Parameters
+    ----------
+    responses : pandas.DataFrame
+        Columns :data:`RESPONSE_COLUMNS`.
+    questions : pandas.DataFrame
+        The questions answered (their ``benchmark`` names each row's file).
+    folder : pathlib.Path
+        Created if missing; rows are sorted by model, then question id.
+
+    Returns
+    -------
+    list of pathlib.Path
+
+    Raises
+    ------
+    ValueError
+        When a response's question is not in ``questions``.
+    """
+    merged = responses.merge(questions[["qid", "benchmark"]], on="qid", how="left", validate="many_to_one")
+    unknown = merged.loc[merged["benchmark"].isna(), "qid"]
+    if len(unknown):
+        raise ValueError(f"{len(unknown)} responses to unknown questions, e.g. {unknown.iloc[0]!r}")
+    return write_parts(merged, folder, RESPONSE_COLUMNS, sort_by=["model", "qid"])
+
+
+def read_responses(folder: Path, sources: list[str] | None = None) -> pd.DataFrame:
+    """Read the responses dataset written by :func:`write_responses`.
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        The dataset folder.
+    sources : list of str, optional
+        Keep only the responses to questions of these sources.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`RESPONSE_COLUMNS`; ``choice`` and ``correct`` are None where missing.
+    """
+    table = read_parts(folder, "response", "pool_responses")
+    if sources is not None:
+        table = table[table["source"].isin(sources)]
+    table = table.astype({c: object for c in ("qid", "source", "model", "choice", "raw", "correct")})
+    for column in ("choice", "correct", "raw"):
+        table[column] = table[column].where(table[column].notna(), None)
+    table["confidence"] = table["confidence"].astype(float)
+    return table.sort_values(["source", "model", "qid"]).reset_index(drop=True)

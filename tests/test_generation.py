@@ -124,8 +124,10 @@ REALISTIC_OUTPUTS = [
      GOOD, "plain"),
     ("chemistry brackets in the stem", gen.format_item(KINETICS), KINETICS, "tagged"),
     ("cut off by max_tokens", TAGGED.split("[OPTION D]")[0], "fewer than 4 options", "tagged"),
-    ("five options", TAGGED.replace("[ANSWER]", "[OPTION E] Argon\n[ANSWER]"),
-     "more than 4 options", "tagged"),
+    ("five options, answer among A-D: the fifth is dropped",
+     TAGGED.replace("[ANSWER]", "[OPTION E] Argon\n[ANSWER]"), GOOD, "tagged"),
+    ("five options, the answer is the fifth",
+     TAGGED.replace("[ANSWER] B", "[OPTION E] Argon\n[ANSWER] E"), "more than 4 options", "tagged"),
     ("answer out of range", TAGGED.replace("[ANSWER] B", "[ANSWER] E"),
      "answer not one of A-D", "tagged"),
     ("answer that names no option", TAGGED.replace("[ANSWER] B", "[ANSWER] photosynthesis"),
@@ -162,6 +164,13 @@ def test_parser_on_realistic_small_model_outputs(
 ])
 def test_answer_normalisation(answer: str, letter: str | None) -> None:
     assert gen.normalise_answer(answer, GOOD.options) == letter
+
+
+def test_dropped_fifth_options_are_counted() -> None:
+    six = TAGGED.replace("[ANSWER]", "[OPTION E] Argon\n[OPTION F] Neon\n[ANSWER]")
+    assert gen.parse_generation(six).dropped_options == 2
+    assert gen.parse_generation(TAGGED).dropped_options == 0
+    assert gen.item_problem(STEM, ["a", "b", "c", "d", "e"], "A") == "more than 4 options"
 
 
 def test_a_bare_letter_wins_over_an_option_that_is_that_letter() -> None:
@@ -410,3 +419,9 @@ def test_empty_and_unparsable_batches_give_empty_tables_not_errors() -> None:
     row = gen.generation_report(junk).iloc[0]
     assert (row["attempts"], row["parsed"], row["parse_rate"]) == (2, 0, 0.0)
     assert (row["no question"], row["no text"]) == (1, 1)
+
+
+def test_subject_balance_counts_subjects_without_items() -> None:
+    kept = pd.DataFrame({"source": ["g", "g", "g"], "benchmark": ["b", "b", "b"], "subject": ["x", "x", "y"]})
+    row = gen.subject_balance(kept, {"b": ["x", "y", "z"]}).loc[("g", "b")]
+    assert row.to_dict() == {"subjects": 3, "min": 0, "median": 1.0, "max": 2, "empty": 1}

@@ -6,6 +6,8 @@ import pandas as pd
 import pytest
 
 from rgd_utils import llm_runs
+from rgd_utils.config import GeneratorSpec
+from rgd_utils.pool import select_questions
 from rgd_utils.benchmarks import make_question_table
 from rgd_utils.llm.backend import ContinuationScore, Generation
 from rgd_utils.llm.cache import LLMCache
@@ -47,15 +49,21 @@ def _questions() -> pd.DataFrame:
     )
 
 
-def test_generation_follows_the_schedule_and_resumes_from_the_cache(tmp_path, scripted, capsys) -> None:
-    subjects = {"sciq": ["sciq"], "arc_easy": ["arc_easy"]}
-    calls = llm_runs.run_generation("gen", subjects, 10, seed=0, cache=LLMCache(tmp_path))
-    assert len(calls) == 20 and scripted.calls == 20
-    assert set(calls["benchmark"]) == {"sciq", "arc_easy"}
-    assert calls["parsed"].tolist() == [a % 2 == 0 for a in calls["attempt"]]
-    assert "gen: 20 calls" in capsys.readouterr().out
-    more = llm_runs.run_generation("gen", subjects, 12, seed=0, cache=LLMCache(tmp_path))
-    assert len(more) == 24 and scripted.calls == 24  # the first 20 came from the cache
+def test_generation_follows_the_schedule_and_resumes_from_the_cache(tmp_path, scripted) -> None:
+    questions = make_question_table(
+        {"qid": f"{b}{i}", "benchmark": b, "subject": b, "question": f"Q{i}?", "options": ["a", "b", "c", "d"],
+         "answer": "A", "split": "train"}
+        for b in ("sciq", "arc_easy") for i in range(2)
+    )
+    spec = GeneratorSpec("gen", "m", "strong", 0.8, attempts=10)
+    report = llm_runs.run_generation(spec, questions, ["sciq", "arc_easy"], 10, seed=0, cache=LLMCache(tmp_path))
+    assert scripted.calls == 20
+    assert report["attempts"].tolist() == [10, 10]
+    assert report["parsed"].tolist() == [5, 5]  # even attempt numbers (the seed) parse
+    assert report["kept"].tolist() == [1, 1]  # the other four are the same item again
+    assert report["near-duplicate of an earlier item"].tolist() == [4, 4]
+    more = llm_runs.run_generation(spec, questions, ["sciq", "arc_easy"], 12, seed=0, cache=LLMCache(tmp_path))
+    assert more["attempts"].tolist() == [12, 12] and scripted.calls == 24  # the first 20 came from the cache
 
 
 def test_answers_then_replay_and_missing_experts(tmp_path, scripted, capsys) -> None:
@@ -70,6 +78,29 @@ def test_answers_then_replay_and_missing_experts(tmp_path, scripted, capsys) -> 
 
 def test_select_questions_takes_a_stable_slice_of_one_split() -> None:
     questions = _questions()
-    chosen = llm_runs.select_questions(questions, ["x"], "train", 1, seed=0)
+    chosen = select_questions(questions, ["x"], "train", 1, seed=0)
     assert len(chosen) == 1 and chosen["benchmark"].tolist() == ["x"]
-    assert chosen.equals(llm_runs.select_questions(questions.iloc[::-1], ["x"], "train", 1, seed=0))
+    assert chosen.equals(select_questions(questions.iloc[::-1], ["x"], "train", 1, seed=0))
+
+
+def test_progress_counts_cached_calls_without_computing(tmp_path, scripted) -> None:
+    from rgd_utils.config import Preset
+
+    questions = make_question_table(
+        {"qid": f"{b}{split}{i}", "benchmark": b, "subject": b, "question": f"{b} {split} Q{i}?",
+         "options": ["a", "b", "c", "d"], "answer": "A", "split": split}
+        for b in ("sciq", "arc_easy") for split in ("train", "test") for i in range(3)
+    )
+    spec = GeneratorSpec("gen", "g", "strong", 0.8, attempts=4)
+    preset = Preset("tiny", ("sciq", "arc_easy"), study_benchmarks=("sciq", "arc_easy"), n_train=2, n_test=3,
+                    experts=("m:letter",), generators=(spec,))
+    llm_runs.run_generation(spec, questions, ["sciq"], 4, seed=0, cache=LLMCache(tmp_path))  # sciq only
+    llm_runs.run_answers(select_questions(questions, ["sciq", "arc_easy"], "test", 3, 0),
+                         [Expert("m", "letter")], LLMCache(tmp_path))
+    calls = scripted.calls
+    table = llm_runs.study_progress(preset, questions, tmp_path).set_index(["part", "who"])
+    assert scripted.calls == calls  # replay: nothing computed
+    assert table.loc[("generation calls", "gen")].tolist() == [4, 8]
+    assert table.loc[("real train", "m:letter")].tolist() == [0, 4]
+    assert table.loc[("real test", "m:letter")].tolist() == [6, 6]
+    assert table.loc[("generated answers", "m:letter")].tolist() == [0, 1]  # one item kept, not yet answered

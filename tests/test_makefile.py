@@ -44,7 +44,7 @@ def _copy_project(tmp_path: Path, notebooks: dict[str, list[str]]) -> Path:
 
 
 def test_dry_run_runs_each_notebook_through_papermill_with_kernel_and_cwd() -> None:
-    result = _make(ROOT, "-n", "-B", "all", "OUT=/tmp/rgd-dry-run")
+    result = _make(ROOT, "-n", "-B", "all", "OUT=/tmp/rgd-dry-run", "PENDING=")
     assert result.returncode == 0, result.stderr
     notebooks = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     for name in notebooks:
@@ -52,6 +52,15 @@ def test_dry_run_runs_each_notebook_through_papermill_with_kernel_and_cwd() -> N
         assert f"-k rgd --cwd {ROOT}" in line
     assert "-p preset cpu -p data_dir data -p figures_dir figures" in result.stdout
     assert "RGD_LLM_CACHE=replay " in result.stdout  # a fresh clone replays, never computes
+
+
+def test_pending_notebooks_are_left_out_of_all_and_named_in_help() -> None:
+    pending = "PENDING=notebooks/01_generation.ipynb"
+    result = _make(ROOT, "-n", "-B", "all", "OUT=/tmp/rgd-dry-run", pending)
+    assert "papermill notebooks/00_data.ipynb" in result.stdout
+    assert "papermill notebooks/01_generation.ipynb" not in result.stdout
+    assert "(run them with PENDING=): 01_generation.ipynb" in _make(ROOT, "help", pending).stdout
+    assert "run them with PENDING=" not in _make(ROOT, "help", "PENDING=").stdout
 
 
 def test_help_lists_the_targets_and_one_per_notebook() -> None:

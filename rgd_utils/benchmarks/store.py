@@ -6,11 +6,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from rgd_utils.store import read_parts, write_parts
+
 from .schema import QUESTION_COLUMNS
-
-
-def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
 
 
 def write_questions(table: pd.DataFrame, folder: Path) -> list[Path]:
@@ -31,16 +29,7 @@ def write_questions(table: pd.DataFrame, folder: Path) -> list[Path]:
     list of pathlib.Path
         The files written.
     """
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for (source, benchmark), part in table.groupby(["source", "benchmark"], sort=True):
-        path = folder / f"{_safe(source)}__{_safe(benchmark)}.parquet"
-        tmp = path.with_suffix(".parquet.tmp")
-        part = part.loc[:, list(QUESTION_COLUMNS)].sort_values("qid").reset_index(drop=True)
-        part.to_parquet(tmp, index=False, engine="pyarrow", compression="zstd")
-        tmp.replace(path)
-        written.append(path)
-    return written
+    return write_parts(table, folder, QUESTION_COLUMNS, sort_by=["qid"])
 
 
 def read_questions(
@@ -60,10 +49,7 @@ def read_questions(
     pandas.DataFrame
         Question table, options as Python lists, sorted by source, benchmark and qid.
     """
-    files = sorted(Path(folder).glob("*.parquet"))
-    if not files:
-        raise FileNotFoundError(f"no question files in {folder}; run `make data` first")
-    table = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+    table = read_parts(folder, "question", "data")
     if benchmarks is not None:
         table = table[table["benchmark"].isin(benchmarks)]
     if sources is not None:

@@ -40,6 +40,7 @@ from .validate import (
     GenerationValidation,
     generated_qid,
     generation_report,
+    subject_balance,
     validate_generated,
 )
 
@@ -49,5 +50,5 @@ __all__ = [
     "SCREEN_REASONS", "SYSTEM_PROMPT", "ScheduledCall", "TAGS", "description_for",
     "format_item", "generated_qid", "generation_report", "generator_messages",
     "generator_params", "item_problem", "normalise_answer", "parse_generation", "schedule",
-    "subject_cycle", "validate_generated",
+    "subject_balance", "subject_cycle", "validate_generated",
 ]

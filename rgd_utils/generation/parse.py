@@ -10,6 +10,11 @@ Small generators follow the requested format loosely, so three layouts are read,
    bare or inside a fenced block, with common key variants (``choices``, ``correct_answer``...).
 3. **plain**: a ``Question:`` line, option lines ``A)``/``A.``/``(A)``, and an ``Answer:`` line.
 
+A generator that writes a fifth option anyway (small models often do) gets it dropped, as the
+paper's tag parser does (it reads each tag's text up to the next tag and knows no ``[OPTION E]``),
+when its answer is one of A-D; when its answer is a dropped option the item is rejected
+("more than 4 options"). How many options were dropped is reported.
+
 One question is kept per call: the first usable block, trying the layouts in this order. When
 none is usable, the reason is that of the first block of the first layout recognised, so that a
 broken tagged output is reported as what is wrong with it. :func:`parse_generation` never
@@ -75,11 +80,15 @@ class ParseResult:
     layout : str or None
         ``"tagged"``, ``"json"`` or ``"plain"``: the layout the item (or the reason) came from;
         None when no layout was recognised.
+    dropped_options : int
+        Options after D that the generator wrote anyway and the parser dropped (the item is
+        kept when its answer is one of A-D, as the paper's tag parser does).
     """
 
     item: GeneratedItem | None
     reason: str | None = None
     layout: str | None = None
+    dropped_options: int = 0
 
 
 @dataclass(frozen=True)
@@ -196,17 +205,21 @@ def item_problem(
     return None
 
 
-def _item_from(fields: _Fields) -> tuple[GeneratedItem | None, str | None]:
-    """Check raw fields and build the item, or return the reason it is unusable."""
+def _item_from(fields: _Fields) -> tuple[GeneratedItem | None, str | None, int]:
+    """Check raw fields and build the item, or return the reason it is unusable; the last value
+    is the number of options after D that were dropped."""
     if set(OPTION_LETTERS) <= set(fields.options):
         options = [fields.options[k] for k in _TAG_LETTERS if k in fields.options]
     else:
         options = [fields.options[k] for k in OPTION_LETTERS if k in fields.options]
     letter = normalise_answer(fields.answer, options)
+    dropped = max(len(options) - N_OPTIONS, 0)
+    if dropped and letter in tuple(OPTION_LETTERS):
+        options = options[:N_OPTIONS]  # as the paper's parser: text after [OPTION D]'s block is ignored
     reason = item_problem(fields.question, options, letter or fields.answer)
     if reason is not None or letter is None:
-        return None, reason or "answer not one of A-D"
-    return GeneratedItem(fields.question, tuple(options), letter), None
+        return None, reason or "answer not one of A-D", 0
+    return GeneratedItem(fields.question, tuple(options), letter), None, dropped
 
 
 # --------------------------------------------------------------------------- cleaning
@@ -403,8 +416,8 @@ def parse_generation(text: str) -> ParseResult:
     first_failure: ParseResult | None = None
     for layout, blocks in _LAYOUTS:
         for fields in islice(blocks(text), _MAX_BLOCKS):
-            item, reason = _item_from(fields)
+            item, reason, dropped = _item_from(fields)
             if item is not None:
-                return ParseResult(item, None, layout)
+                return ParseResult(item, None, layout, dropped)
             first_failure = first_failure or ParseResult(None, reason, layout)
     return first_failure or ParseResult(None, "no question")

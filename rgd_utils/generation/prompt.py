@@ -70,8 +70,8 @@ Example:
 def user_prompt(description: str) -> str:
     """Return the user message: the category description and the reminder about the tags."""
     return (
-        f"{description.strip()}\n\nWrite one new question of this kind. Include all six tags: "
-        f"{', '.join(TAGS[:-1])} and {TAGS[-1]}."
+        f"{description.strip()}\n\nWrite one new question of this kind, with exactly four options "
+        f"(A, B, C and D; no option E). Include all six tags: {', '.join(TAGS[:-1])} and {TAGS[-1]}."
     )
 
 
@@ -95,7 +95,9 @@ def generator_messages(description: str) -> list[dict[str, str]]:
     ]
 
 
-def generator_params(attempt: int, max_tokens: int = GENERATOR_MAX_TOKENS) -> GenerationParams:
+def generator_params(
+    attempt: int, max_tokens: int = GENERATOR_MAX_TOKENS, temperature: float = GENERATOR_TEMPERATURE
+) -> GenerationParams:
     """Return the decoding parameters of one generation call, seeded by its attempt number.
 
     Parameters
@@ -104,15 +106,17 @@ def generator_params(attempt: int, max_tokens: int = GENERATOR_MAX_TOKENS) -> Ge
         The call's attempt number from :func:`rgd_utils.generation.schedule` (its sampling seed).
     max_tokens : int, default 320
         Most new tokens.
+    temperature : float, default 0.8
+        Sampling temperature (the paper's local generators use 0.8).
 
     Returns
     -------
     GenerationParams
-        Temperature 0.8 and top_p 0.95, as the paper's local generators.
+        The temperature and top_p 0.95, as the paper's local generators.
     """
     return GenerationParams(
         max_tokens=max_tokens,
-        temperature=GENERATOR_TEMPERATURE,
+        temperature=temperature,
         top_p=GENERATOR_TOP_P,
         seed=attempt,
     )

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import groupby
-from typing import Iterable, Iterator, NamedTuple, Sequence
+from typing import Iterable, Iterator, Mapping, NamedTuple, Sequence
 
 import numpy as np
 import pandas as pd
@@ -53,6 +53,7 @@ REJECTION_REASONS: tuple[str, ...] = PARSE_REASONS + SCREEN_REASONS
 DIAGNOSTIC_COLUMNS: tuple[str, ...] = (
     "attempt",
     "layout",
+    "dropped_options",
     "parsed",
     "kept",
     "reason",
@@ -60,6 +61,7 @@ DIAGNOSTIC_COLUMNS: tuple[str, ...] = (
     "nearest_test_qid",
     "max_generated_similarity",
     "duplicate_of",
+    "raw",
 )
 
 _HASH_FEATURES = 2**20
@@ -81,6 +83,8 @@ class GenerationRecord:
         The call's attempt number.
     parsed : ParseResult
         The output of :func:`rgd_utils.generation.parse_generation`.
+    text : str, default ""
+        The generator's raw output (the audit's ``raw`` column, for showing rejected calls).
     """
 
     generator: str
@@ -88,6 +92,7 @@ class GenerationRecord:
     subject: str
     attempt: int
     parsed: ParseResult
+    text: str = ""
 
 
 @dataclass(frozen=True)
@@ -227,6 +232,7 @@ def _call_row(record: GenerationRecord) -> dict[str, object]:
         "source": record.generator,
         "attempt": int(record.attempt),
         "layout": record.parsed.layout,
+        "dropped_options": int(record.parsed.dropped_options),
         "parsed": item is not None,
         "kept": False,
         "reason": reason,
@@ -234,6 +240,7 @@ def _call_row(record: GenerationRecord) -> dict[str, object]:
         "nearest_test_qid": None,
         "max_generated_similarity": np.nan,
         "duplicate_of": None,
+        "raw": record.text,
     }
 
 
@@ -326,7 +333,8 @@ def generation_report(validation: GenerationValidation) -> pd.DataFrame:
     pandas.DataFrame
         One row per (generator, benchmark): ``attempts``, ``parsed``, ``kept``, ``parse_rate``
         and ``kept_rate`` (both over attempts), ``max_test_similarity`` (the largest among
-        kept items; NaN when not measured), and one count column per reason of
+        kept items; NaN when not measured), ``kept_fifth_dropped`` (kept items whose extra
+        options after D were dropped), and one count column per reason of
         :data:`REJECTION_REASONS`.
     """
     audit = validation.audit.rename(columns={"source": "generator"})
@@ -341,6 +349,33 @@ def generation_report(validation: GenerationValidation) -> pd.DataFrame:
     report["kept_rate"] = report["kept"] / report["attempts"]
     kept = audit.loc[audit["kept"].astype(bool)]
     report["max_test_similarity"] = kept.groupby(keys)["max_test_similarity"].max().astype(float)
+    report["kept_fifth_dropped"] = (kept["dropped_options"] > 0).groupby([kept["generator"], kept["benchmark"]]).sum()
+    report["kept_fifth_dropped"] = report["kept_fifth_dropped"].fillna(0).astype(int)
     reasons = pd.crosstab([audit["generator"], audit["benchmark"]], audit["reason"])
     reasons = reasons.reindex(index=report.index, columns=list(REJECTION_REASONS), fill_value=0)
     return pd.concat([report, reasons.fillna(0).astype(int)], axis=1).reset_index()
+
+
+def subject_balance(kept: pd.DataFrame, subjects: Mapping[str, Sequence[str]]) -> pd.DataFrame:
+    """How evenly the kept items of each generator cover each benchmark's subjects.
+
+    Parameters
+    ----------
+    kept : pandas.DataFrame
+        Kept generated items (question schema: ``source``, ``benchmark``, ``subject``).
+    subjects : mapping of str to sequence of str
+        Every subject of each benchmark (those with no kept item count as 0).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (generator, benchmark) present in ``kept``: ``subjects``, ``min``,
+        ``median`` and ``max`` kept items per subject, and ``empty`` (subjects with none).
+    """
+    rows = []
+    for (generator, benchmark), part in kept.groupby(["source", "benchmark"], sort=True):
+        counts = part["subject"].value_counts().reindex(list(subjects[benchmark]), fill_value=0)
+        rows.append({"generator": generator, "benchmark": benchmark, "subjects": len(counts),
+                     "min": int(counts.min()), "median": float(counts.median()),
+                     "max": int(counts.max()), "empty": int((counts == 0).sum())})
+    return pd.DataFrame(rows).set_index(["generator", "benchmark"])

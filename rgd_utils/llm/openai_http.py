@@ -208,7 +208,7 @@ class OpenAIBackend:
         chat = not isinstance(prompt, str)
         path = "/chat/completions" if chat else "/completions"
         url = self._url(path)
-        choice, usage = _first_choice(self._post(path, _generation_body(prompt, params)), url)
+        choice, usage = _first_choice(self.post(path, _generation_body(prompt, params)), url)
         text = (choice.get("message") or {}).get("content") if chat else choice.get("text")
         logprobs = _generated_logprobs(choice, chat, url) if params.logprobs else None
         n_tokens = usage.get("completion_tokens")
@@ -255,7 +255,7 @@ class OpenAIBackend:
         body = {"prompt": prompt + continuation, "max_tokens": 1, "temperature": 0.0,
                 "echo": True, "logprobs": 1}
         url = self._url("/completions")
-        choice, usage = _first_choice(self._post("/completions", body), url)
+        choice, usage = _first_choice(self.post("/completions", body), url)
         logprobs = choice.get("logprobs") or {}
         tokens, values = logprobs.get("tokens"), logprobs.get("token_logprobs")
         if not tokens or not values or len(tokens) != len(values):
@@ -284,7 +284,7 @@ class OpenAIBackend:
         body = {"messages": _messages(prompt), "max_tokens": 1, "temperature": 0.0,
                 "logprobs": True, "top_logprobs": self.top_logprobs}
         url = self._url("/chat/completions")
-        choice, _ = _first_choice(self._post("/chat/completions", body), url)
+        choice, _ = _first_choice(self.post("/chat/completions", body), url)
         content = (choice.get("logprobs") or {}).get("content") or []
         top = content[0].get("top_logprobs") if content and isinstance(content[0], dict) else None
         if not top:
@@ -312,7 +312,7 @@ class OpenAIBackend:
                     future.cancel()
                 raise
 
-    def _post(self, path: str, body: Mapping[str, Any]) -> dict:
+    def post(self, path: str, body: Mapping[str, Any]) -> dict:
         """POST a JSON body (plus ``model`` and ``extra_body``, which never overrides the body);
         the decoded reply, with retries.
 
