@@ -7,6 +7,7 @@ PRESET      ?= cpu
 OUT         ?= runs/$(PRESET)
 DATA_DIR    ?= data
 FIGURES_DIR ?= figures
+RESULTS_DIR ?= results
 NB_PARAMS   ?=
 PYTEST_ARGS ?=
 # Notebooks replay the committed LLM cache: a missing call is an error, never a model load.
@@ -29,11 +30,20 @@ LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON
 	-DGGML_AVX_VNNI=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF -DGGML_BMI2=OFF
 LLAMA_PIN := $(shell sed -n 's/.*"\(llama-cpp-python==[^"]*\)".*/\1/p' pyproject.toml)
 
+# The simulated world (PRESET=sim) replaces the data and LLM stages: its notebooks start at 03,
+# which draw the world themselves.
+SIM_SKIPS := notebooks/00_data.ipynb notebooks/01_generation.ipynb notebooks/02_pool_responses.ipynb
 # Notebooks whose committed LLM data are not complete yet (the LLM runs take several sessions
 # of CPU time; see the README). `make all` leaves them out; `make smoke` and the tests run them,
 # and so does `make all PENDING=` (e.g. with LLM_CACHE=readwrite to compute what is missing).
-PENDING   ?= notebooks/01_generation.ipynb notebooks/02_pool_responses.ipynb
-NOTEBOOKS := $(sort $(filter-out $(PENDING),$(wildcard notebooks/[0-9][0-9]_*.ipynb)))
+ifeq ($(PRESET),sim)
+SKIPPED   := $(SIM_SKIPS)
+PENDING   ?=
+else
+SKIPPED   :=
+PENDING   ?= $(filter-out notebooks/00_data.ipynb,$(wildcard notebooks/[0-9][0-9]_*.ipynb))
+endif
+NOTEBOOKS := $(sort $(filter-out $(PENDING) $(SKIPPED),$(wildcard notebooks/[0-9][0-9]_*.ipynb)))
 EXECUTED  := $(patsubst notebooks/%,$(OUT)/%,$(NOTEBOOKS))
 PACKAGE   := $(shell find rgd_utils -name '*.py' 2>/dev/null)
 # Stage name of a notebook: notebooks/00_data.ipynb -> data
@@ -59,8 +69,8 @@ help: ## Show the targets
 	@$(foreach nb,$(NOTEBOOKS),echo "    make $(call stage,$(nb))	($(nb))";)
 	@$(if $(strip $(PENDING)),echo "  left out until their LLM data are complete (run them with PENDING=): $(notdir $(PENDING))")
 	@echo
-	@echo "  variables: PRESET=cpu|paper  LLM_CACHE=replay|readwrite  PYTHON=$(PYTHON)  OUT=$(OUT)"
-	@echo "             DATA_DIR=$(DATA_DIR)  FIGURES_DIR=$(FIGURES_DIR)"
+	@echo "  variables: PRESET=cpu|paper|sim  LLM_CACHE=replay|readwrite  PYTHON=$(PYTHON)  OUT=$(OUT)"
+	@echo "             DATA_DIR=$(DATA_DIR)  FIGURES_DIR=$(FIGURES_DIR)  RESULTS_DIR=$(RESULTS_DIR)"
 
 # ---------------------------------------------------------------------------------------------
 # The environment: .venv/ at the repository root, reused while pyproject.toml is unchanged.
@@ -120,7 +130,8 @@ $(OUT)/%.ipynb: notebooks/%.ipynb $(PACKAGE) $(STAMP) | $(OUT)
 	@echo "=== $< (preset $(PRESET))"
 	@RGD_LLM_CACHE=$(LLM_CACHE) $(VENV)/bin/papermill $< $(@:.ipynb=.partial.ipynb) -k $(KERNEL) --cwd $(CURDIR) \
 		--no-progress-bar --log-level WARNING \
-		-p preset $(PRESET) -p data_dir $(DATA_DIR) -p figures_dir $(FIGURES_DIR) $(NB_PARAMS) \
+		-p preset $(PRESET) -p data_dir $(DATA_DIR) -p figures_dir $(FIGURES_DIR) \
+		$(if $(shell grep -l 'results_dir = ' $<),-p results_dir $(RESULTS_DIR)) $(NB_PARAMS) \
 		|| $(PY) -m rgd_utils.notebook_failure $< $(@:.ipynb=.partial.ipynb)
 	@mv $(@:.ipynb=.partial.ipynb) $@
 
@@ -132,7 +143,7 @@ smoke: $(STAMP) ## every notebook with small parameters, in a scratch folder
 	@rm -rf runs/smoke
 	@start=$$(date +%s); \
 	$(MAKE) --no-print-directory all PRESET=$(PRESET) OUT=runs/smoke DATA_DIR=runs/smoke/data \
-		FIGURES_DIR=runs/smoke/figures NB_PARAMS="-f notebooks/smoke.yaml" PENDING= && \
+		FIGURES_DIR=runs/smoke/figures RESULTS_DIR=runs/smoke/results NB_PARAMS="-f notebooks/smoke.yaml" PENDING= && \
 	echo "smoke run finished in $$(( $$(date +%s) - start )) s"
 
 # ---------------------------------------------------------------------------------------------

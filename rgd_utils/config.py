@@ -70,6 +70,9 @@ class Preset:
         The generators, strong to weak.
     min_generated : int
         Fewest screened generated items per generator and study benchmark (checked in 01).
+    embedder : str
+        The query encoder (:func:`rgd_utils.embeddings.encoder_for`); unused by ``sim``, whose
+        world has its own vectors.
     """
 
     name: str
@@ -83,6 +86,7 @@ class Preset:
     experts: tuple[str, ...] = ()
     generators: tuple[GeneratorSpec, ...] = ()
     min_generated: int = 0
+    embedder: str = "all-minilm-l6-v2"
 
     def generator(self, name: str) -> GeneratorSpec:
         """Return one of the preset's generators by name, with a clear error otherwise."""
@@ -132,6 +136,7 @@ PRESETS: dict[str, Preset] = {
             GeneratorSpec("Exaone", "Exaone", "weak", 0.8, 5000),
         ),
         min_generated=150,
+        embedder="Qwen3-Embedding-8B",
     ),
     # A SIMULATED world (rgd_utils.simulate) with planted truth; no LLM is ever called. Its
     # model and generator names ("sim-...") are simulated, not registered LLMs; the names must

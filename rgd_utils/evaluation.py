@@ -321,7 +321,8 @@ def routing_shares(ranks_or_routes: np.ndarray, n_models: int) -> np.ndarray:
 
 
 def evaluate_router(
-    router: Router, train: RoutingData, test: RoutingData, ks: tuple[int, ...] = (1, 3)
+    router: Router, train: RoutingData, test: RoutingData, ks: tuple[int, ...] = (1, 3),
+    reference_train: RoutingData | None = None,
 ) -> pd.DataFrame:
     """Fit a router on ``train`` and score its routing on ``test``, against the references.
 
@@ -337,6 +338,9 @@ def evaluate_router(
         Labelled train data (labels are used for the best-single reference) and test data.
     ks : tuple of int, default (1, 3)
         Numbers of routed models.
+    reference_train : RoutingData, optional
+        Labelled data the best single model is chosen on (default ``train``). Pass the real
+        train split when ``train`` is generated: the reference is the best model on real data.
 
     Returns
     -------
@@ -350,7 +354,7 @@ def evaluate_router(
     scores = router.scores(test)
     scaler = getattr(router, "scaler_", None)
     scaler = RobustZ().fit(train.confidence) if scaler is None else scaler
-    single = best_single(train, test)[1]
+    single = best_single(train if reference_train is None else reference_train, test)[1]
     random, oracle = random_expected_accuracy(test), oracle_accuracy(test)
     rows = []
     for k in ks:

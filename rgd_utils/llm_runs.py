@@ -36,7 +36,6 @@ from .generation import (
 )
 from .generation.run import generate_records, train_subjects
 from .llm.cache import CacheMissError, LLMCache
-from .llm.cached import CachedLLM
 from .llm.registry import load_model
 from .pool import select_questions
 from .responses import Expert, answer_one, answer_questions
@@ -93,58 +92,79 @@ def replay_answers(questions: pd.DataFrame, experts: list[Expert], cache_root: P
     return (pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()), missing
 
 
-def _cached_share(llm_for, calls) -> tuple[int, int]:
-    """How many of some calls (functions of a model that raise CacheMissError on a miss) hit."""
-    hits = 0
-    for model, call in calls:
-        try:
-            call(llm_for(model))
-            hits += 1
-        except CacheMissError:
-            pass
-    return hits, len(calls)
+def cached_generation(preset: Preset, questions: pd.DataFrame, cache_root: Path
+                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The preset's generation calls that the cache holds so far (replay mode: nothing is computed).
+
+    Returns
+    -------
+    calls : pandas.DataFrame
+        One row per generator: ``cached`` and ``needed`` calls.
+    kept : pandas.DataFrame
+        The items kept by screening the cached calls (question schema).
+    """
+    cache = LLMCache(cache_root, mode="replay")
+    subjects = train_subjects(questions, list(preset.study_benchmarks))
+    rows, kept = [], []
+    for spec in preset.generators:
+        llm = load_model(spec.model, cache)
+        calls = schedule(subjects, spec.attempts, preset.seed)
+        done = []
+        for call in calls:
+            messages = generator_messages(description_for(call.benchmark, call.subject))
+            params = generator_params(call.attempt, temperature=spec.temperature)
+            try:
+                text = llm.generate([messages], params)[0].text
+            except CacheMissError:
+                continue
+            done.append(GenerationRecord(spec.name, call.benchmark, call.subject, call.attempt,
+                                         parse_generation(text), text))
+        rows.append({"who": spec.name, "cached": len(done), "needed": len(calls)})
+        if done:
+            kept.append(validate_generated(done, questions).kept)
+    return pd.DataFrame(rows), (pd.concat(kept, ignore_index=True) if kept else questions.iloc[:0])
 
 
 def study_progress(preset: Preset, questions: pd.DataFrame, cache_root: Path) -> pd.DataFrame:
     """What share of the preset's LLM calls the cache holds (replay mode: nothing is computed).
 
-    Returns one row per part of the study: ``part`` (generation, real train, real test, or
+    Returns one row per part of the study: ``part`` (generation calls, real train, real test, or
     generated answers), ``who`` (generator or expert), ``cached`` and ``needed``. Generated
     answers count the items kept from the generation calls cached so far.
     """
+    calls, generated = cached_generation(preset, questions, cache_root)
+    rows = calls.assign(part="generation calls").to_dict("records")
     cache = LLMCache(cache_root, mode="replay")
-    models: dict[str, CachedLLM] = {}
-
-    def llm_for(name: str) -> CachedLLM:
-        return models.setdefault(name, load_model(name, cache))
-
+    models = {m: load_model(m, cache) for m in dict.fromkeys(Expert.parse(e).model for e in preset.experts)}
     benchmarks = list(preset.study_benchmarks)
-    subjects = train_subjects(questions, benchmarks)
-    rows, kept = [], []
-    for spec in preset.generators:
-        calls = schedule(subjects, spec.attempts, preset.seed)
-        done = []
-        for call in calls:
-            messages = generator_messages(description_for(call.benchmark, call.subject))
-            try:
-                text = llm_for(spec.model).generate([messages], generator_params(call.attempt, temperature=spec.temperature))[0].text
-            except CacheMissError:
-                continue
-            done.append(GenerationRecord(spec.name, call.benchmark, call.subject, call.attempt, parse_generation(text), text))
-        rows.append({"part": "generation calls", "who": spec.name, "cached": len(done), "needed": len(calls)})
-        if done:
-            kept.append(validate_generated(done, questions).kept)
-    generated = pd.concat(kept, ignore_index=True) if kept else questions.iloc[:0]
     parts = [(f"real {split}", select_questions(questions, benchmarks, split, n, preset.seed))
              for split, n in (("train", preset.n_train), ("test", preset.n_test))]
     parts.append(("generated answers", generated))
     for part, table in parts:
         for expert in map(Expert.parse, preset.experts):
-            calls = [(expert.model, lambda llm, q=q, o=o, e=expert: answer_one(llm, e, q, list(o)))
-                     for q, o in zip(table["question"], table["options"])]
-            cached, needed = _cached_share(llm_for, calls)
-            rows.append({"part": part, "who": expert.name, "cached": cached, "needed": needed})
-    return pd.DataFrame(rows)
+            cached = 0
+            for question, options in zip(table["question"], table["options"]):
+                try:
+                    answer_one(models[expert.model], expert, question, list(options))
+                    cached += 1
+                except CacheMissError:
+                    pass
+            rows.append({"part": part, "who": expert.name, "cached": cached, "needed": len(table)})
+    return pd.DataFrame(rows, columns=["part", "who", "cached", "needed"])
+
+
+def run_embeddings(preset: Preset, questions: pd.DataFrame, cache_root: Path) -> int:
+    """Embed the study's real questions and the generated items kept so far; returns how many
+    vectors the cache now holds for them (computing the missing ones)."""
+    from .embeddings import embed_questions, encoder_for
+
+    real = pd.concat([select_questions(questions, list(preset.study_benchmarks), split, n, preset.seed)
+                      for split, n in (("train", preset.n_train), ("test", preset.n_test))])
+    generated = cached_generation(preset, questions, cache_root)[1]
+    chosen = pd.concat([real, generated], ignore_index=True)
+    vectors = embed_questions(chosen, encoder_for(preset.embedder), LLMCache(cache_root),
+                              progress="embedding questions")
+    return len(vectors)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -179,6 +199,9 @@ def main(argv: list[str] | None = None) -> int:
     progress = sub.add_parser("progress", help="share of the preset's LLM calls in the cache")
     progress.add_argument("--preset", default="cpu")
     progress.add_argument("--cache", type=Path, default=None)
+    embed = sub.add_parser("embed", help="embed the study's questions (real, and generated so far)")
+    embed.add_argument("--preset", default="cpu")
+    embed.add_argument("--cache", type=Path, default=None)
     args = parser.parse_args(argv)
     preset = get_preset(args.preset)
     paths = get_paths()
@@ -187,6 +210,10 @@ def main(argv: list[str] | None = None) -> int:
         table = study_progress(preset, questions, args.cache or paths.data / "cache")
         table["share"] = (table["cached"] / table["needed"].clip(lower=1)).round(3)
         print(table.to_string(index=False))
+        return 0
+    if args.command == "embed":
+        n = run_embeddings(preset, questions, args.cache or paths.data / "cache")
+        print(f"{n:,} question vectors in the cache")
         return 0
     if args.command == "calibrate":
         chosen = select_questions(questions, args.benchmarks or list(preset.benchmarks), args.split,

@@ -172,3 +172,11 @@ def test_evaluate_router_reports_gains_against_the_references():
     # differ -> d (z 5) -> D ✗; q3 D,A,- tie -> z(d)=0 > z(c)=-1 -> A ✗; q4 -,A,- -> A ✗.
     assert table.iloc[1]["accuracy"] == pytest.approx(0.2)
     assert isinstance(table, pd.DataFrame) and len(table) == 2
+
+
+def test_evaluate_router_can_choose_the_best_single_model_on_other_data():
+    generated = _data([["B", "B", "A", "B"], ["B", "B", "C", "C"]], ["A", "C"])  # c is best here
+    real = _data([["A", "A", "A", "A"], ["B", "B", "B", "B"]], ["A", "B"])  # all tie: a (first) is chosen
+    table = evaluate_router(BestSingleRouter(), generated, TEST, ks=(1,), reference_train=real)
+    single_a = best_single(real, TEST)[1]
+    assert table.iloc[0]["gain_best_single"] == pytest.approx(0.6 - single_a)

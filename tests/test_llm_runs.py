@@ -104,3 +104,26 @@ def test_progress_counts_cached_calls_without_computing(tmp_path, scripted) -> N
     assert table.loc[("real train", "m:letter")].tolist() == [0, 4]
     assert table.loc[("real test", "m:letter")].tolist() == [6, 6]
     assert table.loc[("generated answers", "m:letter")].tolist() == [0, 1]  # one item kept, not yet answered
+
+
+def test_embed_covers_real_samples_and_generated_items_and_replays(tmp_path, scripted, monkeypatch) -> None:
+    import rgd_utils.embeddings as embeddings
+    from rgd_utils.config import Preset
+    from rgd_utils.embeddings import TfidfSvdEncoder, embed_questions
+
+    questions = make_question_table(
+        {"qid": f"{b}{split}{i}", "benchmark": b, "subject": b, "question": f"{b} {split} question {i}?",
+         "options": ["a", "b", "c", "d"], "answer": "A", "split": split}
+        for b in ("sciq", "arc_easy") for split in ("train", "test") for i in range(3)
+    )
+    encoder = TfidfSvdEncoder(n_components=2).fit(["sciq arc_easy train test question", "What is 2+2?"])
+    monkeypatch.setattr(embeddings, "encoder_for", lambda name: encoder)
+    spec = GeneratorSpec("gen", "g", "strong", 0.8, attempts=2)
+    preset = Preset("tiny", ("sciq", "arc_easy"), study_benchmarks=("sciq", "arc_easy"), n_train=2, n_test=1,
+                    experts=("m:letter",), generators=(spec,))
+    llm_runs.run_generation(spec, questions, ["sciq", "arc_easy"], 2, seed=0, cache=LLMCache(tmp_path))
+    n = llm_runs.run_embeddings(preset, questions, tmp_path)
+    assert n == 2 * (2 + 1) + 2  # real samples, plus one kept item per benchmark (odd attempts do not parse)
+    real = select_questions(questions, ["sciq"], "test", 1, 0)
+    replayed = embed_questions(real, encoder, LLMCache(tmp_path, mode="replay"))
+    assert list(replayed) == real["qid"].tolist()

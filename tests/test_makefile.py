@@ -63,6 +63,16 @@ def test_pending_notebooks_are_left_out_of_all_and_named_in_help() -> None:
     assert "run them with PENDING=" not in _make(ROOT, "help", "PENDING=").stdout
 
 
+def test_the_simulated_preset_skips_the_data_and_llm_stages(tmp_path) -> None:
+    project = _copy_project(tmp_path, {name: ["x = 1"] for name in (
+        "00_data.ipynb", "01_generation.ipynb", "02_pool_responses.ipynb", "03_self_consistency.ipynb")})
+    sim = _make(project, "-n", "-B", "all", "PRESET=sim").stdout
+    assert "papermill notebooks/03_self_consistency.ipynb" in sim and "-p preset sim" in sim
+    assert "notebooks/00_data.ipynb" not in sim and "notebooks/02_pool_responses.ipynb" not in sim
+    cpu = _make(project, "-n", "-B", "all").stdout  # the real study: 01 on are pending for now
+    assert "papermill notebooks/00_data.ipynb" in cpu and "03_self_consistency" not in cpu
+
+
 def test_help_lists_the_targets_and_one_per_notebook() -> None:
     result = _make(ROOT, "help")
     for target in ("make all", "make test", "make smoke", "make lab", "make report", "make clean", "make data"):
@@ -99,7 +109,7 @@ def test_stages_run_in_order_and_a_failing_cell_stops_make_and_is_named(tmp_path
         "02_third.ipynb": ["open('third.txt', 'w').write('ran')"],
     })
     assert _make(project, "-q", "venv").returncode == 0, "the copy must reuse .venv, not reinstall it"
-    result = _make(project, "all")
+    result = _make(project, "all", "PENDING=")
     assert result.returncode != 0
     assert (project / "first.txt").read_text() == "data"  # --cwd is the project root
     assert not (project / "third.txt").exists()  # make stopped at the failure
@@ -112,5 +122,5 @@ def test_stages_run_in_order_and_a_failing_cell_stops_make_and_is_named(tmp_path
 
     # Only the stage asked for, and what it depends on, runs.
     (project / "notebooks" / "01_second.ipynb").unlink()
-    again = _make(project, "first")
+    again = _make(project, "first", "PENDING=")
     assert again.returncode == 0 and "=== notebooks/00_first.ipynb" not in again.stdout

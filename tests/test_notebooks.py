@@ -36,7 +36,8 @@ def executed(tmp_path_factory) -> dict[str, tuple[nbformat.NotebookNode, Path]]:
         out = scratch / notebook.name
         papermill.execute_notebook(
             str(notebook), str(out), kernel_name="python3", cwd=str(ROOT), progress_bar=False,
-            parameters={**SMOKE, "data_dir": str(scratch / "data"), "figures_dir": str(scratch / "figures")},
+            parameters={**SMOKE, "data_dir": str(scratch / "data"), "figures_dir": str(scratch / "figures"),
+                        **({"results_dir": str(scratch / "results")} if "results_dir = " in notebook.read_text() else {})},
         )
         results[notebook.stem] = (nbformat.read(out, as_version=4), scratch)
     patch.undo()
