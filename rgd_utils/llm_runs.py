@@ -37,7 +37,7 @@ from .generation import (
 from .generation.run import generate_records, train_subjects
 from .llm.cache import CacheMissError, LLMCache
 from .llm.registry import load_model
-from .pool import select_questions
+from .pool import select_questions, study_questions
 from .responses import Expert, answer_one, answer_questions
 
 
@@ -158,10 +158,9 @@ def run_embeddings(preset: Preset, questions: pd.DataFrame, cache_root: Path) ->
     vectors the cache now holds for them (computing the missing ones)."""
     from .embeddings import embed_questions, encoder_for
 
-    real = pd.concat([select_questions(questions, list(preset.study_benchmarks), split, n, preset.seed)
-                      for split, n in (("train", preset.n_train), ("test", preset.n_test))])
     generated = cached_generation(preset, questions, cache_root)[1]
-    chosen = pd.concat([real, generated], ignore_index=True)
+    chosen = study_questions(pd.concat([questions, generated], ignore_index=True), preset,
+                             preset.n_train, preset.n_test)
     vectors = embed_questions(chosen, encoder_for(preset.embedder), LLMCache(cache_root),
                               progress="embedding questions")
     return len(vectors)
