@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from sklearn.metrics import roc_auc_score
+from sklearn.metrics import roc_auc_score, silhouette_score
 
 from rgd_utils.consensus import consensus_from_confidence
 from rgd_utils.routers.base import RoutingData
@@ -16,6 +16,7 @@ from rgd_utils.routers.cascal import (
     CASCALGT,
     Centroid,
     _ranking,
+    cosine_silhouette,
     merge_close_centroids,
     prune_redundant_centroids,
 )
@@ -140,6 +141,42 @@ def test_no_feasible_k_or_identical_points_give_one_centroid():
     vectors, labels = CASCAL()._cluster(np.array([[0.0, 1.0]] * 4), np.ones(4))
     np.testing.assert_allclose(vectors, [[0, 1]])
     np.testing.assert_array_equal(labels, np.zeros(4))
+
+
+def test_cosine_silhouette_matches_scikit_learn_with_singletons_and_gaps():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(40, 5))
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    labels = rng.integers(0, 4, size=40)
+    labels[7] = 9  # a singleton cluster, and label values with gaps
+    assert cosine_silhouette(x, labels) == pytest.approx(
+        silhouette_score(x, labels, metric="cosine"), abs=1e-12)
+    assert cosine_silhouette(TWO_GROUPS, np.array([0, 0, 0, 1, 1, 1])) == pytest.approx(
+        silhouette_score(TWO_GROUPS, [0, 0, 0, 1, 1, 1], metric="cosine"), abs=1e-12)
+    with pytest.raises(ValueError, match="2 to n-1 clusters"):
+        cosine_silhouette(x[:3], np.array([0, 1, 2]))
+
+
+def test_clusterings_are_shared_by_content_and_read_only(monkeypatch):
+    calls = []
+    compute = CASCAL._compute_clusters
+
+    def counted(self, x, weight):
+        calls.append(len(x))
+        return compute(self, x, weight)
+
+    monkeypatch.setattr(CASCAL, "_compute_clusters", counted)
+    rng = np.random.default_rng(11)  # data no other test clusters
+    x = rng.normal(size=(12, 3))
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    first = CASCAL()._cluster(x, np.ones(12))
+    again = CASCAL(prune=False, k_nearest=1)._cluster(x.copy(), np.ones(12))
+    assert calls == [12] and again[0] is first[0]
+    with pytest.raises(ValueError, match="read-only"):
+        again[0][0, 0] = 1.0
+    CASCAL(k_max=2)._cluster(x, np.ones(12))  # a clustering parameter: computed anew
+    CASCAL()._cluster(x, np.arange(1.0, 13.0))  # other weights: computed anew
+    assert calls == [12, 12, 12]
 
 
 def test_agglomerative_variant_cuts_average_linkage_at_threshold():
