@@ -60,7 +60,7 @@ help: ## Show the targets
 	@echo "  make smoke        run every notebook with small parameters into runs/smoke/ (a few minutes)"
 	@echo "  make lab          open the notebooks in JupyterLab"
 	@echo "  make llm          install what computing new LLM calls needs (llama.cpp, model weights)"
-	@echo "  make report       HTML report of the executed notebooks (not built yet: see the results issue)"
+	@echo "  make report       HTML report of what ran ($(OUT)/ and runs/sim/ notebooks, figures, tables) into runs/report/"
 	@echo "  make clean        remove executed notebooks and test caches (keeps .venv/ and data/)"
 	@echo "  make distclean    clean, and remove .venv/ too"
 	@echo "  make venv         create or update .venv/ only"
@@ -156,9 +156,12 @@ test-all: $(STAMP) $(LLM_TEST_STAMP)
 lab: $(LAB_STAMP)
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
 
-report:
-	@echo "make report: not built yet. The HTML report (executed notebooks, figures and tables)"
-	@echo "comes with the results issue; for now the executed notebooks are in $(OUT)/."
+# The report of whatever ran (it does not run the study first): the executed notebooks of the
+# run folders that exist, exported to HTML, and an index page with the figures and tables.
+REPORT_RUNS := $(sort $(wildcard $(OUT) runs/sim))
+report: $(STAMP)
+	$(PY) -m rgd_utils.report --executed $(REPORT_RUNS) --figures $(FIGURES_DIR) \
+		--tables $(RESULTS_DIR)/tables --out runs/report
 
 clean:
 	rm -rf runs .pytest_cache

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # noqa: E402  (no display; notebooks still show figures inline)
-import matplotlib.pyplot as plt  # noqa: E402
-import seaborn as sns  # noqa: E402
+import matplotlib.pyplot as plt  # the notebook's inline backend, or Agg without a display
+import seaborn as sns
 
 #: Metadata fixed so that the same figure gives the same bytes on every run.
 _PDF_METADATA = {"CreationDate": None, "Creator": "rgd", "Producer": "rgd"}

@@ -79,9 +79,16 @@ def test_help_lists_the_targets_and_one_per_notebook() -> None:
         assert target in result.stdout
 
 
-def test_report_says_it_is_not_built_yet() -> None:
-    result = _make(ROOT, "report")
-    assert result.returncode == 0 and "not built yet" in result.stdout
+def test_report_builds_from_the_run_folders_that_exist(tmp_path) -> None:
+    project = _copy_project(tmp_path, {"00_data.ipynb": ["x = 1"]})
+    (project / "runs" / "sim").mkdir(parents=True)  # runs/cpu does not exist: left out
+    dry_run = _make(project, "-n", "report", "RESULTS_DIR=out").stdout
+    assert ("-m rgd_utils.report --executed runs/sim --figures figures --tables out/tables "
+            "--out runs/report") in " ".join(dry_run.replace("\\\n", " ").split())
+    (project / "runs" / "cpu").mkdir()
+    dry_run = " ".join(_make(project, "-n", "report").stdout.replace("\\\n", " ").split())
+    assert "--executed runs/cpu runs/sim --figures figures --tables results/tables" in dry_run
+    assert "papermill" not in dry_run  # the report of whatever ran: it does not run the study
 
 
 def test_environment_stamp_is_keyed_on_pyproject(tmp_path) -> None:

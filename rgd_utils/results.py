@@ -1,0 +1,441 @@
+"""The study's results as one tidy table, its tables, and a check of the paper's claims.
+
+Notebooks 04-06 write their router results to ``results/<notebook>_<preset>.parquet``
+(:func:`rgd_utils.experiments.write_results`) and notebooks 03-04 their generator diagnostics to
+``results/diagnostics/<notebook>_<preset>.parquet`` (:func:`write_diagnostics`). Notebook 07
+collects them (:func:`collect_results`), writes ``results/results.parquet`` and ``.csv``, and
+derives every table and verdict below from that one table.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .config import get_preset
+from .experiments import RESULT_COLUMNS, interval_table, macro_average, router_family
+
+#: Columns of the tidy table: the preset, then the results schema of DESIGN.md.
+TIDY_COLUMNS: tuple[str, ...] = ("preset", *RESULT_COLUMNS)
+#: What identifies a result (two notebooks measuring the same one must agree).
+KEY_COLUMNS: tuple[str, ...] = ("preset", "benchmark", "pool", "train_source", "filter", "router",
+                                "k", "seed")
+_Z = 1.959964  # normal quantile of the 95% intervals
+
+#: PAPER.md §6.0, the seed summary's table (accuracy, %): a claim, of unclear provenance.
+PAPER_SEED_TABLE = pd.DataFrame(
+    [("high (GPT-4 class)", 92, 88, 90, 91),
+     ("medium (GPT-3.5 class)", 84, 80, 84, 86),
+     ("low (LLaMA-2-7B class)", 71, 63, 68, 67)],
+    columns=["generator", "generator quality", "best query-answer router",
+             "best query-only router", "CASCAL"],
+)
+#: PAPER.md §6.1 claim A1 (the abstract): CASCAL vs the best query-answer router, weak generator.
+PAPER_ABSTRACT_GAIN = 4.6
+
+
+def _read_named(folder: Path) -> pd.DataFrame:
+    """Every ``<stem>_<preset>.parquet`` of ``folder`` with a ``preset`` column, in name order."""
+    tables = []
+    for path in sorted(folder.glob("[0-9][0-9]_*_*.parquet")):
+        preset = path.stem.rsplit("_", 1)[1]
+        tables.append(pd.read_parquet(path).assign(preset=preset))
+    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+
+
+def collect_results(results_dir: str | Path) -> pd.DataFrame:
+    """All router results of the notebooks, as one tidy table.
+
+    Parameters
+    ----------
+    results_dir : str or pathlib.Path
+        Holds ``NN_<notebook>_<preset>.parquet`` files.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`TIDY_COLUMNS`, one row per :data:`KEY_COLUMNS` (a result measured by two
+        notebooks, e.g. CASCAL in 05 and 06, appears once), sorted by the key.
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``results_dir`` holds no results file (run notebooks 04-06 first).
+    ValueError
+        When two notebooks report different numbers for the same result.
+    """
+    table = _read_named(Path(results_dir))
+    if table.empty:
+        raise FileNotFoundError(f"no NN_<notebook>_<preset>.parquet results in {results_dir}; "
+                                f"run notebooks 04-06 first (make all)")
+    table = table[list(TIDY_COLUMNS)]
+    key = list(KEY_COLUMNS)
+    distinct = table.drop_duplicates()
+    clashes = distinct[distinct.duplicated(key, keep=False)]
+    if len(clashes):
+        raise ValueError("notebooks disagree on the same result (same data, router and seed "
+                         "should give the same numbers):\n"
+                         + clashes.sort_values(key).to_string(index=False))
+    return distinct.sort_values(key, kind="stable").reset_index(drop=True)
+
+
+def write_tidy_results(results: pd.DataFrame, results_dir: str | Path) -> list[Path]:
+    """Write the tidy table to ``results.parquet`` and ``results.csv`` in ``results_dir``."""
+    folder = Path(results_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    parquet, csv = folder / "results.parquet", folder / "results.csv"
+    results.to_parquet(parquet, index=False)
+    results.to_csv(csv, index=False, float_format="%.6f", lineterminator="\n")
+    return [parquet, csv]
+
+
+def write_diagnostics(table: pd.DataFrame, results_dir: str | Path, stem: str,
+                      preset: str) -> Path:
+    """Write a notebook's generator diagnostics to ``<results_dir>/diagnostics/<stem>_<preset>.parquet``.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        One row per (benchmark, source) with the notebook's measures.
+    results_dir : str or pathlib.Path
+        The results folder.
+    stem : str
+        The notebook's file stem, e.g. ``"03_self_consistency"``.
+    preset : str
+        The preset name.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    folder = Path(results_dir) / "diagnostics"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{stem}_{preset}.parquet"
+    table.reset_index(drop=True).to_parquet(path, index=False)
+    return path
+
+
+def read_diagnostics(results_dir: str | Path) -> pd.DataFrame:
+    """Every diagnostics table of ``results_dir/diagnostics`` (with ``preset``), or empty."""
+    return _read_named(Path(results_dir) / "diagnostics")
+
+
+def source_order(preset: str) -> list[str]:
+    """Train sources from the most to the least informative: ``"real"``, then the preset's
+    generators strong to weak."""
+    return ["real", *(g.name for g in get_preset(preset).generators)]
+
+
+def with_averages(results: pd.DataFrame) -> pd.DataFrame:
+    """``results`` plus their :func:`~rgd_utils.experiments.macro_average` rows
+    (``benchmark="average"``) per preset."""
+    parts = [results]
+    for _, part in results.groupby("preset", sort=True):
+        average = macro_average(part.drop(columns="preset"))
+        parts.append(average.assign(preset=part["preset"].iloc[0])[list(TIDY_COLUMNS)])
+    return pd.concat(parts, ignore_index=True)
+
+
+# ----- tables -----
+
+def main_table(results: pd.DataFrame, preset: str, k: int = 1) -> pd.DataFrame:
+    """The main table of one preset: rows router × train source, columns benchmarks and the
+    average, cells ``"accuracy [low, high]"`` (unfiltered train data; PAPER.md §6.2).
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        :func:`collect_results`.
+    preset : str
+    k : int, default 1
+        Routed models per query (3: the top-3 vote).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Routers grouped by family (reference, query-answer, query-only), sources real first;
+        empty when the preset has no unfiltered result at ``k``.
+    """
+    rows = results[(results["preset"] == preset) & (results["filter"] == "none")
+                   & (results["k"] == k)]
+    if rows.empty:
+        return pd.DataFrame()
+    rows = with_averages(rows)
+    order = {s: i for i, s in enumerate(source_order(preset))}
+    families = {"reference": 0, "query-answer": 1, "query-only": 2}
+    rows = rows.assign(family=rows["router"].map(router_family),
+                       _f=lambda t: t["family"].map(families),
+                       _s=rows["train_source"].map(order))
+    rows = rows.sort_values(["_f", "router", "_s"], kind="stable")
+    table = interval_table(rows, ["family", "router", "train_source"], "benchmark")
+    benchmarks = [b for b in dict.fromkeys(rows["benchmark"]) if b != "average"]
+    return table.reindex(columns=sorted(benchmarks) + ["average"])
+
+
+def filtering_table(results: pd.DataFrame, preset: str) -> pd.DataFrame:
+    """Average accuracy per router × generator × k (rows) and train-data filter (columns)."""
+    rows = results[(results["preset"] == preset) & (results["train_source"] != "real")]
+    filtered = rows[rows["filter"] != "none"]
+    if filtered.empty:
+        return pd.DataFrame()
+    keys = filtered[["router", "train_source", "k"]].drop_duplicates()
+    rows = rows.merge(keys, on=["router", "train_source", "k"])
+    average = with_averages(rows)
+    average = average[average["benchmark"] == "average"]
+    order = {s: i for i, s in enumerate(source_order(preset))}
+    average = average.assign(_s=average["train_source"].map(order)).sort_values(
+        ["router", "k", "_s"], kind="stable")
+    table = interval_table(average, ["router", "k", "train_source"], "filter")
+    filters = [f for f in ("none", "sc", "spread", "both") if f in table.columns]
+    return table.reindex(columns=filters + [c for c in table.columns if c not in filters])
+
+
+def ablation_table(results: pd.DataFrame, preset: str) -> pd.DataFrame:
+    """Average accuracy of CASCAL and its ablations (PAPER.md §5.8): rows variant (CASCAL
+    first), columns train source × k; empty when no ablation was run."""
+    rows = results[(results["preset"] == preset) & (results["filter"] == "none")]
+    ablated = rows[rows["router"].str.startswith("CASCAL[")]
+    if ablated.empty:
+        return pd.DataFrame()
+    rows = rows[rows["train_source"].isin(set(ablated["train_source"]))
+                & ((rows["router"] == "CASCAL") | rows["router"].str.startswith("CASCAL["))]
+    average = with_averages(rows)
+    average = average[average["benchmark"] == "average"]
+    order = {s: i for i, s in enumerate(source_order(preset))}
+    average = average.assign(_v=average["router"] != "CASCAL",
+                             _s=average["train_source"].map(order))
+    average = average.sort_values(["_v", "router", "_s", "k"], kind="stable")
+    return interval_table(average, "router", ["train_source", "k"])
+
+
+def markdown(table: pd.DataFrame) -> str:
+    """A GitHub-flavoured Markdown rendering of ``table`` (index as leading columns)."""
+    flat = table.reset_index()
+    flat.columns = [" / ".join(str(part) for part in c if str(part)) if isinstance(c, tuple)
+                    else str(c) for c in flat.columns]
+    cell = lambda v: str(v).replace("|", "\\|")  # noqa: E731
+    lines = ["| " + " | ".join(map(cell, flat.columns)) + " |",
+             "|" + "---|" * len(flat.columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |"
+              for row in flat.itertuples(index=False)]
+    return "\n".join(lines) + "\n"
+
+
+def write_table(table: pd.DataFrame, folder: str | Path, stem: str) -> list[Path]:
+    """Write ``table`` as ``<stem>.csv``, ``<stem>.md`` and ``<stem>.tex`` in ``folder``.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The three files.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / f"{stem}.{ext}" for ext in ("csv", "md", "tex")]
+    table.to_csv(paths[0], lineterminator="\n")
+    paths[1].write_text(markdown(table))
+    paths[2].write_text(table.to_latex(escape=True))
+    return paths
+
+
+# ----- the claims check -----
+
+def _se(rows: pd.DataFrame) -> np.ndarray:
+    """Standard errors from the rows' 95% intervals."""
+    return ((rows["high"] - rows["low"]) / (2 * _Z)).to_numpy()
+
+
+def _verdict(low: float, high: float, n_ok: bool = True) -> str:
+    """Holds when the interval is above 0, does not hold when below, else inconclusive."""
+    if not n_ok or not np.isfinite([low, high]).all():
+        return "not measured"
+    if low > 0:
+        return "holds"
+    if high < 0:
+        return "does not hold"
+    return "inconclusive at our n"
+
+
+def _claim(claim: str, measure: str, estimate: float, se: float, evidence: str) -> dict:
+    low, high = estimate - _Z * se, estimate + _Z * se
+    return {"claim": claim, "measure": measure, "estimate": estimate, "low": low, "high": high,
+            "verdict": _verdict(low, high), "evidence": evidence}
+
+
+def _family_mean(average: pd.DataFrame, family: str, source: str, k: int
+                 ) -> tuple[float, float, list[str]]:
+    """Mean average-accuracy of a family's routers (ablation variants excluded) trained on
+    ``source``, its standard error (routers treated as independent) and the routers."""
+    rows = average[(average["train_source"] == source) & (average["k"] == k)
+                   & (average["family"] == family) & ~average["router"].str.contains(r"\[")]
+    if rows.empty:
+        return np.nan, np.nan, []
+    se = np.sqrt((_se(rows) ** 2).sum()) / len(rows)
+    return float(rows["accuracy"].mean()), float(se), sorted(rows["router"])
+
+
+def claims_check(results: pd.DataFrame, preset: str,
+                 diagnostics: pd.DataFrame | None = None, k: int = 1) -> pd.DataFrame:
+    """Each claim of the paper, measured on one preset's results, with a verdict.
+
+    The estimates are differences of benchmark-averaged accuracies (points of accuracy, as a
+    fraction); their 95% intervals are normal approximations that treat the rows as
+    independent (the rows share test queries, so the intervals are wider than paired ones: a
+    "holds" or "does not hold" is conservative). Verdict: "holds" when the interval is above 0,
+    "does not hold" when below 0, "inconclusive at our n" otherwise.
+
+    Claims (PAPER.md abstract and §6.0):
+
+    1. Query-answer routers degrade faster than query-only routers as the generator weakens:
+       (drop of the query-answer family's mean accuracy from the strongest to the weakest
+       generator) minus (the same drop of the query-only family).
+    2. CASCAL beats the best query-answer router on the weakest generator's data: CASCAL minus
+       the best query-answer router on that data (the best chosen on the test split, which
+       favours the query-answer side).
+    3. Filtering the generated data on both self-consistency and performance spread helps:
+       mean over routers and generators of "both" minus "none".
+    4. Self-consistency and spread explain generator quality: Kendall concordance, within each
+       benchmark, between a generator's self-consistency (and spread) and the mean accuracy of
+       the routers trained on its data; exact permutation p-value (generators permuted within
+       each benchmark). Holds when the concordance is positive with p < 0.05.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        :func:`collect_results`.
+    preset : str
+    diagnostics : pandas.DataFrame, optional
+        :func:`read_diagnostics` (claim 4 needs it).
+    k : int, default 1
+        Routed models per query.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``claim, measure, estimate, low, high, verdict, evidence``.
+    """
+    rows = results[(results["preset"] == preset)]
+    generators = [s for s in source_order(preset)[1:] if s in set(rows["train_source"])]
+    unfiltered = with_averages(rows[rows["filter"] == "none"])
+    average = unfiltered[unfiltered["benchmark"] == "average"]
+    average = average.assign(family=average["router"].map(router_family))
+    claims = []
+    if len(generators) >= 2:
+        strong, weak = generators[0], generators[-1]
+        qa = [_family_mean(average, "query-answer", s, k) for s in (strong, weak)]
+        qo = [_family_mean(average, "query-only", s, k) for s in (strong, weak)]
+        estimate = (qa[0][0] - qa[1][0]) - (qo[0][0] - qo[1][0])
+        se = np.sqrt(sum(x[1] ** 2 for x in qa + qo))
+        claims.append(_claim(
+            "1. query-answer routers degrade faster than query-only ones", "drop(QA) - drop(QO)",
+            estimate, se,
+            f"{strong} -> {weak}: query-answer {qa[0][0]:.3f} -> {qa[1][0]:.3f} "
+            f"({', '.join(qa[0][2])}); query-only {qo[0][0]:.3f} -> {qo[1][0]:.3f} "
+            f"({', '.join(qo[0][2])})"))
+    if generators:
+        weak = generators[-1]
+        on_weak = average[(average["train_source"] == weak) & (average["k"] == k)]
+        cascal = on_weak[on_weak["router"] == "CASCAL"]
+        qa = on_weak[(on_weak["family"] == "query-answer")
+                     & ~on_weak["router"].str.contains(r"\[")]
+        if len(cascal) and len(qa):
+            best = qa.loc[qa["accuracy"].idxmax()]
+            estimate = float(cascal["accuracy"].iloc[0] - best["accuracy"])
+            se = float(np.hypot(_se(cascal)[0], _se(best.to_frame().T)[0]))
+            claims.append(_claim(
+                "2. CASCAL beats the best query-answer router on weak-generator data",
+                "CASCAL - best QA", estimate, se,
+                f"{weak}: CASCAL {cascal['accuracy'].iloc[0]:.3f}, best query-answer "
+                f"{best['router']} {best['accuracy']:.3f} (paper abstract: +{PAPER_ABSTRACT_GAIN} "
+                f"points)"))
+    filtered = rows[(rows["train_source"] != "real") & (rows["k"] == k)]
+    both = filtered[filtered["filter"] == "both"]
+    if len(both):
+        pairs = both.merge(filtered[filtered["filter"] == "none"],
+                           on=["benchmark", "train_source", "router", "k", "seed"],
+                           suffixes=("", "_none"))
+        if len(pairs):
+            gain = pairs["accuracy"] - pairs["accuracy_none"]
+            var = _se(pairs) ** 2 + ((pairs["high_none"] - pairs["low_none"]) / (2 * _Z)) ** 2
+            claims.append(_claim(
+                "3. filtering on self-consistency and spread helps", "mean(both - none)",
+                float(gain.mean()), float(np.sqrt(var.sum()) / len(pairs)),
+                f"{len(pairs)} (benchmark, generator, router) pairs, routers "
+                f"{', '.join(sorted(set(pairs['router'])))}; {int((gain > 0).sum())} gains, "
+                f"{int((gain < 0).sum())} losses"))
+    if diagnostics is not None and len(diagnostics):
+        claims += _explains_claims(rows, diagnostics[diagnostics["preset"] == preset], k)
+    return pd.DataFrame(claims, columns=["claim", "measure", "estimate", "low", "high",
+                                         "verdict", "evidence"])
+
+
+def within_concordance(groups: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[float, float]:
+    """Kendall-style concordance of ``x`` and ``y`` pooled over groups, with its exact
+    one-sided permutation p-value (``y`` permuted within each group).
+
+    Parameters
+    ----------
+    groups : sequence of (x, y) arrays
+        Paired values per group (e.g. generators of one benchmark).
+
+    Returns
+    -------
+    tau, p : float
+        ``(concordant - discordant) / pairs`` over the within-group pairs (ties count 0), and the
+        share of permutations with a concordance at least as large.
+    """
+    def tau(ys: Sequence[np.ndarray]) -> float:
+        total, pairs = 0.0, 0
+        for (x, _), y in zip(groups, ys):
+            for i, j in itertools.combinations(range(len(x)), 2):
+                total += np.sign(x[i] - x[j]) * np.sign(y[i] - y[j])
+                pairs += 1
+        return total / pairs if pairs else np.nan
+
+    observed = tau([y for _, y in groups])
+    permuted = [tau([np.asarray(y)[list(p)] for (_, y), p in zip(groups, combo)])
+                for combo in itertools.product(*(itertools.permutations(range(len(x)))
+                                                 for x, _ in groups))]
+    return observed, float(np.mean(np.array(permuted) >= observed - 1e-12))
+
+
+def _explains_claims(rows: pd.DataFrame, diagnostics: pd.DataFrame, k: int) -> list[dict]:
+    """Claim 4 for each diagnostic measure present (``sc_rate`` of notebook 03, preferring
+    the ``"generator"`` method; ``mean_spread`` of notebook 04)."""
+    quality = (rows[(rows["filter"] == "none") & (rows["k"] == k)
+                    & (rows["train_source"] != "real") & ~rows["router"].str.contains(r"\[")]
+               .assign(family=lambda t: t["router"].map(router_family)))
+    quality = quality[quality["family"] != "reference"]
+    quality = quality.groupby(["benchmark", "train_source"])["accuracy"].mean()
+    claims = []
+    if "method" in diagnostics.columns:  # the generator's own answers before pool consensus
+        diagnostics = diagnostics.sort_values("method", key=lambda m: m != "generator",
+                                              kind="stable")
+    for measure in ("sc_rate", "mean_spread"):
+        if measure not in diagnostics.columns:
+            continue
+        values = diagnostics.dropna(subset=[measure]).drop_duplicates(
+            ["benchmark", "source"]).set_index(["benchmark", "source"])[measure]
+        groups = []
+        for benchmark in sorted(set(quality.index.get_level_values(0))):
+            sources = [s for s in quality.loc[benchmark].index if (benchmark, s) in values.index]
+            if len(sources) >= 2:
+                groups.append((values.loc[[(benchmark, s) for s in sources]].to_numpy(),
+                               quality.loc[benchmark].loc[sources].to_numpy()))
+        if not groups:
+            continue
+        tau, p = within_concordance(groups)
+        verdict = ("holds" if tau > 0 and p < 0.05 else
+                   "does not hold" if tau < 0 and within_concordance(
+                       [(x, -y) for x, y in groups])[1] < 0.05 else "inconclusive at our n")
+        claims.append({
+            "claim": f"4. {measure} explains generator quality", "measure": "concordance tau",
+            "estimate": tau, "low": np.nan, "high": np.nan, "verdict": verdict,
+            "evidence": f"{len(groups)} benchmarks x {len(groups[0][0])} generators; exact "
+                        f"permutation p = {p:.3f}; quality = mean top-{k} accuracy of the "
+                        f"query-answer and query-only routers trained on the generator's data"})
+    return claims

@@ -1,0 +1,234 @@
+"""rgd_utils.results (the tidy table, its tables, the claims check) and notebook 07 on results
+files the tests write."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pandas as pd
+import papermill
+import pytest
+
+from rgd_utils.experiments import RESULT_COLUMNS
+from rgd_utils.results import (
+    TIDY_COLUMNS,
+    ablation_table,
+    claims_check,
+    collect_results,
+    filtering_table,
+    main_table,
+    markdown,
+    read_diagnostics,
+    within_concordance,
+    write_diagnostics,
+    write_table,
+    write_tidy_results,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+Z = 1.959964
+GENERATORS = ["sim-strong", "sim-medium", "sim-weak"]
+
+
+def row(benchmark, source, router, accuracy, k=1, half=0.01, filter_="none", n=100):
+    """One results row (sim pool) with a symmetric 95% interval of half-width ``half``."""
+    return {"benchmark": benchmark, "pool": "sim-large", "train_source": source,
+            "filter": filter_, "router": router, "k": k, "seed": 0, "accuracy": accuracy, "n": n,
+            "low": accuracy - half, "high": accuracy + half}
+
+
+def frame(rows) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
+
+
+def tidy(rows, preset="sim") -> pd.DataFrame:
+    return frame(rows).assign(preset=preset)[list(TIDY_COLUMNS)]
+
+
+def degrading_world(qa_drop: float, qo_drop: float, half: float = 0.005) -> list[dict]:
+    """Two benchmarks; kNN (query-answer) and CASCAL (query-only) trained on strong, medium and
+    weak data, losing ``qa_drop`` and ``qo_drop`` from strong to weak."""
+    rows = []
+    for benchmark in ("b1", "b2"):
+        for i, source in enumerate(GENERATORS):
+            rows.append(row(benchmark, source, "kNN", 0.7 - qa_drop * i / 2, half=half))
+            rows.append(row(benchmark, source, "CASCAL", 0.6 - qo_drop * i / 2, half=half))
+        rows.append(row(benchmark, "real", "kNN", 0.72, half=half))
+        rows.append(row(benchmark, "real", "random", 0.5, half=half))
+    return rows
+
+
+# ----- collecting -----
+
+def test_collect_results_merges_notebooks_and_drops_shared_rows(tmp_path):
+    shared = row("b1", "real", "CASCAL", 0.6)
+    frame([shared, row("b1", "real", "kNN", 0.7)]).to_parquet(tmp_path / "05_router_baselines_sim.parquet")
+    frame([shared, row("b1", "real", "CASCAL-GT", 0.65)]).to_parquet(tmp_path / "06_cascal_sim.parquet")
+    frame([row("b1", "real", "kNN", 0.4)]).to_parquet(tmp_path / "05_router_baselines_cpu.parquet")
+    results = collect_results(tmp_path)
+    assert list(results.columns) == list(TIDY_COLUMNS)
+    assert sorted(zip(results["preset"], results["router"], results["accuracy"])) == [
+        ("cpu", "kNN", 0.4), ("sim", "CASCAL", 0.6), ("sim", "CASCAL-GT", 0.65), ("sim", "kNN", 0.7)]
+    paths = write_tidy_results(results, tmp_path)
+    assert pd.read_parquet(paths[0]).equals(results)
+    assert paths[1].read_text().splitlines()[0] == ",".join(TIDY_COLUMNS)
+    # the tidy files themselves are not read back as notebook results
+    assert len(collect_results(tmp_path)) == 4
+
+
+def test_collect_results_refuses_disagreeing_notebooks_and_empty_folders(tmp_path):
+    with pytest.raises(FileNotFoundError, match="run notebooks 04-06"):
+        collect_results(tmp_path)
+    frame([row("b1", "real", "CASCAL", 0.6)]).to_parquet(tmp_path / "05_a_sim.parquet")
+    frame([row("b1", "real", "CASCAL", 0.61)]).to_parquet(tmp_path / "06_b_sim.parquet")
+    with pytest.raises(ValueError, match="disagree"):
+        collect_results(tmp_path)
+
+
+def test_diagnostics_round_trip_with_preset(tmp_path):
+    table = pd.DataFrame({"benchmark": ["b1"], "source": ["sim-weak"], "sc_rate": [0.7]})
+    path = write_diagnostics(table, tmp_path, "03_self_consistency", "sim")
+    assert path == tmp_path / "diagnostics" / "03_self_consistency_sim.parquet"
+    back = read_diagnostics(tmp_path)
+    assert back.to_dict("records") == [{"benchmark": "b1", "source": "sim-weak", "sc_rate": 0.7,
+                                        "preset": "sim"}]
+    assert read_diagnostics(tmp_path / "nowhere").empty
+
+
+# ----- tables -----
+
+def test_main_table_orders_families_and_sources_and_averages_benchmarks():
+    results = tidy(degrading_world(0.2, 0.0))
+    table = main_table(results, "sim", k=1)
+    assert list(table.columns) == ["b1", "b2", "average"]
+    assert list(table.index) == [
+        ("reference", "random", "real"),
+        ("query-answer", "kNN", "real"), ("query-answer", "kNN", "sim-strong"),
+        ("query-answer", "kNN", "sim-medium"), ("query-answer", "kNN", "sim-weak"),
+        ("query-only", "CASCAL", "sim-strong"), ("query-only", "CASCAL", "sim-medium"),
+        ("query-only", "CASCAL", "sim-weak")]
+    # the average of two equal benchmarks is their value; its interval shrinks by sqrt(2)
+    assert table.loc[("query-answer", "kNN", "sim-weak"), "average"] == "0.500 [0.496, 0.504]"
+    assert table.loc[("query-answer", "kNN", "sim-weak"), "b1"] == "0.500 [0.495, 0.505]"
+
+
+def test_filtering_and_ablation_tables():
+    rows = degrading_world(0.2, 0.0)
+    for benchmark in ("b1", "b2"):
+        rows += [row(benchmark, "sim-weak", "kNN", 0.55, filter_="both"),
+                 row(benchmark, "sim-weak", "CASCAL[no-prune]", 0.58),
+                 row(benchmark, "real", "CASCAL[no-prune]", 0.62),
+                 row(benchmark, "real", "CASCAL", 0.61)]
+    results = tidy(rows)
+    filtering = filtering_table(results, "sim")
+    assert list(filtering.columns) == ["none", "both"]
+    assert filtering.loc[("kNN", 1, "sim-weak")].tolist() == ["0.500 [0.496, 0.504]",
+                                                              "0.550 [0.543, 0.557]"]
+    ablations = ablation_table(results, "sim")
+    assert list(ablations.index) == ["CASCAL", "CASCAL[no-prune]"]
+    assert ablations.loc["CASCAL[no-prune]", ("sim-weak", 1)] == "0.580 [0.573, 0.587]"
+    assert ablations.loc["CASCAL", ("real", 1)] == "0.610 [0.603, 0.617]"
+    assert filtering_table(tidy(degrading_world(0.2, 0)), "sim").empty
+
+
+def test_write_table_writes_csv_markdown_and_latex(tmp_path):
+    table = pd.DataFrame({"acc": ["0.5 [0.4, 0.6]"], "note": ["a|b"]},
+                         index=pd.Index(["kNN"], name="router"))
+    csv, md, tex = write_table(table, tmp_path / "t", "main")
+    assert md.read_text() == "| router | acc | note |\n|---|---|---|\n| kNN | 0.5 [0.4, 0.6] | a\\|b |\n"
+    assert csv.read_text().splitlines() == ["router,acc,note", "kNN,\"0.5 [0.4, 0.6]\",a|b"]
+    assert "\\begin{tabular}" in tex.read_text()
+    assert markdown(pd.DataFrame({("a", 1): [1]})).startswith("| index | a / 1 |")
+
+
+# ----- the claims check -----
+
+def test_claims_hold_when_query_answer_routers_degrade_and_cascal_wins():
+    rows = degrading_world(qa_drop=0.2, qo_drop=0.0)
+    rows = [r for r in rows if not (r["router"] == "CASCAL" and r["train_source"] == "sim-weak")]
+    rows += [row(b, "sim-weak", "CASCAL", 0.6, half=0.005) for b in ("b1", "b2")]
+    claims = claims_check(tidy(rows), "sim").set_index("claim")
+    first = claims.loc["1. query-answer routers degrade faster than query-only ones"]
+    assert first["estimate"] == pytest.approx(0.2)
+    # four family means, each from two benchmarks of se 0.005/Z: se of the sum sqrt(4 x se²/2)
+    half = Z * np.sqrt(4 * (0.005 / Z) ** 2 / 2)
+    assert first["high"] - first["estimate"] == pytest.approx(half)
+    assert first["verdict"] == "holds"
+    second = claims.loc["2. CASCAL beats the best query-answer router on weak-generator data"]
+    assert second["estimate"] == pytest.approx(0.1) and second["verdict"] == "holds"
+    assert "kNN 0.500" in second["evidence"]
+
+
+def test_claims_do_not_hold_or_are_inconclusive_when_the_data_say_so():
+    claims = claims_check(tidy(degrading_world(qa_drop=0.0, qo_drop=0.2)), "sim")
+    assert claims["verdict"].tolist() == ["does not hold", "does not hold"]
+    assert claims["estimate"].tolist() == pytest.approx([-0.2, 0.4 - 0.7])
+    wide = claims_check(tidy(degrading_world(qa_drop=0.02, qo_drop=0.0, half=0.2)), "sim")
+    assert wide["verdict"].iloc[0] == "inconclusive at our n"
+
+
+def test_filtering_claim_pairs_both_with_none():
+    rows = degrading_world(0.2, 0.0)
+    rows += [row(b, s, "kNN", 0.7 - 0.1 * i + 0.03, filter_="both")
+             for b in ("b1", "b2") for i, s in enumerate(GENERATORS)]
+    claims = claims_check(tidy(rows), "sim").set_index("claim")
+    third = claims.loc["3. filtering on self-consistency and spread helps"]
+    assert third["estimate"] == pytest.approx(0.03) and third["verdict"] == "holds"
+    assert third["evidence"].startswith("6 (benchmark, generator, router) pairs")
+
+
+def test_within_concordance_is_exact():
+    perfect = [(np.array([3.0, 2.0, 1.0]), np.array([0.9, 0.8, 0.7]))] * 2
+    tau, p = within_concordance(perfect)
+    assert tau == 1.0 and p == pytest.approx(1 / 36)  # one of 3! x 3! permutations
+    tau, p = within_concordance([(np.array([1.0, 2.0]), np.array([2.0, 1.0]))])
+    assert tau == -1.0 and p == 1.0
+
+
+def test_explains_claim_uses_the_generator_method_and_spread():
+    rows = degrading_world(0.2, 0.1)
+    diagnostics = pd.DataFrame(
+        [{"preset": "sim", "benchmark": b, "source": s, "method": m, "sc_rate": v}
+         for b in ("b1", "b2") for i, s in enumerate(GENERATORS)
+         for m, v in (("pool-majority", 0.1 * i), ("generator", 0.9 - 0.1 * i))]
+        + [{"preset": "sim", "benchmark": b, "source": s, "mean_spread": 0.1 * i}
+           for b in ("b1", "b2") for i, s in enumerate(GENERATORS)])
+    claims = claims_check(tidy(rows), "sim", diagnostics).set_index("claim")
+    sc = claims.loc["4. sc_rate explains generator quality"]
+    assert sc["estimate"] == 1.0 and sc["verdict"] == "holds"  # p = 1/36
+    spread = claims.loc["4. mean_spread explains generator quality"]
+    assert spread["estimate"] == -1.0 and spread["verdict"] == "does not hold"
+
+
+# ----- notebook 07 -----
+
+@pytest.mark.slow
+def test_notebook_07_writes_tidy_results_tables_figures_and_verdicts(tmp_path):
+    results_dir, figures_dir = tmp_path / "results", tmp_path / "figures"
+    results_dir.mkdir()
+    rows = degrading_world(0.2, 0.0)
+    rows += [row(b, s, "kNN", 0.52, filter_="both") for b in ("b1", "b2") for s in GENERATORS]
+    rows += [row(b, s, "CASCAL[no-prune]", 0.59) for b in ("b1", "b2") for s in ("real", "sim-weak")]
+    frame(rows).to_parquet(results_dir / "05_router_baselines_sim.parquet")
+    write_diagnostics(pd.DataFrame({"benchmark": ["b1", "b1", "b1"], "source": GENERATORS,
+                                    "sc_rate": [0.9, 0.8, 0.7]}),
+                      results_dir, "03_self_consistency", "sim")
+    out = tmp_path / "07.ipynb"
+    papermill.execute_notebook(
+        str(ROOT / "notebooks" / "07_results.ipynb"), str(out), kernel_name="python3",
+        cwd=str(ROOT), progress_bar=False,
+        parameters={"preset": "sim", "results_dir": str(results_dir),
+                    "figures_dir": str(figures_dir)})
+    text = "\n".join(str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", ""))
+                     for c in nbformat.read(out, as_version=4).cells for o in c.get("outputs", []))
+    assert "SIMULATED" in text
+    assert len(pd.read_parquet(results_dir / "results.parquet")) == len(rows)
+    tables = sorted(p.name for p in (results_dir / "tables").glob("*.md"))
+    assert tables == ["ablations_sim.md", "claims_sim.md", "filtering_sim.md", "main_sim_k1.md",
+                      "paper_seed_table.md"]  # no k=3 results: no k=3 table
+    claims = pd.read_csv(results_dir / "tables" / "claims_sim.csv")
+    assert claims["verdict"].tolist()[:3] == ["holds", "holds", "does not hold"]
+    assert sorted(p.name for p in figures_dir.glob("*.png")) == [
+        "07_diagnostics_vs_accuracy_sim.png", "07_generator_strength_sim.png"]
