@@ -43,18 +43,28 @@ else
 SKIPPED   :=
 PENDING   ?= $(filter-out notebooks/00_data.ipynb,$(wildcard notebooks/[0-9][0-9]_*.ipynb))
 endif
+# The default study also runs the simulated world first (a few minutes), so that one `make all`
+# writes every figure and table of both; WITH_SIM= leaves it out. Its executed notebooks go to
+# runs/sim/ (or <OUT>/sim/ when OUT is set, e.g. by `make smoke`).
+ifeq ($(PRESET),cpu)
+WITH_SIM  ?= yes
+else
+WITH_SIM  :=
+endif
+SIM_OUT   ?= $(if $(filter runs/cpu,$(OUT)),runs/sim,$(OUT)/sim)
 NOTEBOOKS := $(sort $(filter-out $(PENDING) $(SKIPPED),$(wildcard notebooks/[0-9][0-9]_*.ipynb)))
 EXECUTED  := $(patsubst notebooks/%,$(OUT)/%,$(NOTEBOOKS))
 PACKAGE   := $(shell find rgd_utils -name '*.py' 2>/dev/null)
 # Stage name of a notebook: notebooks/00_data.ipynb -> data
 stage = $(shell echo $(basename $(notdir $(1))) | cut -d_ -f2-)
 
-.PHONY: help all test test-all smoke lab llm report clean distclean venv $(foreach nb,$(NOTEBOOKS),$(call stage,$(nb)))
+.PHONY: help all sim-study test test-all smoke lab llm report clean distclean venv $(foreach nb,$(NOTEBOOKS),$(call stage,$(nb)))
 
 help: ## Show the targets
 	@echo "rgd: Routing with Generated Data, a reproducible study"
 	@echo
 	@echo "  make all          run every notebook in order (PRESET=$(PRESET)); executed notebooks in $(OUT)/"
+	@$(if $(WITH_SIM),echo "                   (first the simulated world, PRESET=sim, into $(SIM_OUT)/; WITH_SIM= skips it)")
 	@echo "  make test         run the test suite (fast tests; about 2 minutes after the environment exists)"
 	@echo "  make test-all     run every test, including the ones marked slow"
 	@echo "  make smoke        run every notebook with small parameters into runs/smoke/ (a few minutes)"
@@ -119,8 +129,13 @@ $(LLM_STAMP): $(LLM_TEST_STAMP)
 
 # ---------------------------------------------------------------------------------------------
 # The study: every notebook in order, through papermill, into $(OUT)/.
-all: $(EXECUTED)
+all: $(if $(WITH_SIM),sim-study) $(EXECUTED)
 	@echo "all $(words $(EXECUTED)) notebooks ran (preset $(PRESET)); executed copies in $(OUT)/, figures in $(FIGURES_DIR)/"
+
+# The simulated world's notebooks (before the default study's, whose 07 then reports both).
+sim-study: $(STAMP)
+	@$(MAKE) --no-print-directory all PRESET=sim WITH_SIM= OUT=$(SIM_OUT)
+$(filter %/07_results.ipynb,$(EXECUTED)): | $(if $(WITH_SIM),sim-study)
 
 $(OUT):
 	@mkdir -p $@
@@ -158,7 +173,7 @@ lab: $(LAB_STAMP)
 
 # The report of whatever ran (it does not run the study first): the executed notebooks of the
 # run folders that exist, exported to HTML, and an index page with the figures and tables.
-REPORT_RUNS := $(sort $(wildcard $(OUT) runs/sim))
+REPORT_RUNS := $(sort $(wildcard $(OUT) $(SIM_OUT)))
 report: $(STAMP)
 	$(PY) -m rgd_utils.report --executed $(REPORT_RUNS) --figures $(FIGURES_DIR) \
 		--tables $(RESULTS_DIR)/tables --out runs/report

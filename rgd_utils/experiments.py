@@ -71,6 +71,8 @@ FAMILIES: dict[str, str] = {
     "random": "reference", "best-single": "reference", "pool-vote": "reference",
     "best-per-subject": "reference", "oracle": "reference",
 }
+#: Router name prefix of one pool model answering every query (``"model:<name>"``).
+MODEL_PREFIX = "model:"
 #: CASCAL parameters used only at inference: variants differing only in these share a fit.
 INFERENCE_PARAMS: frozenset[str] = frozenset({
     "k_nearest", "distance_temp", "sharp_scoring", "scoring_temp", "two_stage", "fallback",
@@ -111,8 +113,11 @@ def router_family(name: str) -> str:
     Raises
     ------
     KeyError
-        For a name outside :data:`FAMILIES`.
+        For a name outside :data:`FAMILIES` (``"model:<name>"``, one pool model alone, is a
+        reference).
     """
+    if name.startswith(MODEL_PREFIX):
+        return "reference"
     return FAMILIES[name.split("[", 1)[0]]
 
 
@@ -366,7 +371,8 @@ def reference_rows(study: Study, benchmarks: Sequence[str] | None = None,
       best (k=3: the paper's "Top-3 vote" reference);
     * ``pool-vote``: the whole pool's vote (tie-break scaler fitted on real train confidences);
     * ``best-per-subject``: the best real-train model of the query's subject;
-    * ``oracle``: any pool model right.
+    * ``oracle``: any pool model right;
+    * ``model:<name>``: each pool model alone.
 
     Parameters
     ----------
@@ -396,6 +402,8 @@ def reference_rows(study: Study, benchmarks: Sequence[str] | None = None,
             _reference("random", 1, correct.mean(axis=1), random_expected_accuracy(test)),
             _reference("pool-vote", 1, pool_vote_correct(test, RobustZ().fit(real.confidence))),
             _reference("oracle", 1, correct.any(axis=1), oracle_accuracy(test)),
+            *(_reference(f"{MODEL_PREFIX}{model}", 1, correct[:, j])
+              for j, model in enumerate(test.models)),
         ]
         for name, router, ks in (("best-single", BestSingleRouter(), (1, 3)),
                                  ("best-per-subject", BestPerSubjectRouter(), (1,))):

@@ -17,7 +17,13 @@ import numpy as np
 import pandas as pd
 
 from .config import get_preset
-from .experiments import RESULT_COLUMNS, interval_table, macro_average, router_family
+from .experiments import (
+    MODEL_PREFIX,
+    RESULT_COLUMNS,
+    interval_table,
+    macro_average,
+    router_family,
+)
 
 #: Columns of the tidy table: the preset, then the results schema of DESIGN.md.
 TIDY_COLUMNS: tuple[str, ...] = ("preset", *RESULT_COLUMNS)
@@ -210,6 +216,48 @@ def ablation_table(results: pd.DataFrame, preset: str) -> pd.DataFrame:
                              _s=average["train_source"].map(order))
     average = average.sort_values(["_v", "router", "_s", "k"], kind="stable")
     return interval_table(average, "router", ["train_source", "k"])
+
+
+def cost_points(results: pd.DataFrame, preset: str,
+                sources: Sequence[str] | None = None) -> pd.DataFrame:
+    """Accuracy against a cost proxy, the number of pool models called per query, on the
+    average over benchmarks (unfiltered train data).
+
+    Each model alone and every top-1 router call one model, the top-3 vote three, the whole
+    pool's vote every model (the oracle is not a policy and is left out). Models of one pool
+    answer the same prompt, so calls stand for tokens; a pool of unequal sizes would weight each
+    call by its model's parameters, which needs the per-query routing shares.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        :func:`collect_results`.
+    preset : str
+    sources : sequence of str, optional
+        Train sources of the routers shown; default: real and the weakest generator.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``router, family, train_source, k, calls, accuracy, low, high``.
+    """
+    rows = results[(results["preset"] == preset) & (results["filter"] == "none")]
+    if rows.empty:
+        return pd.DataFrame(columns=["router", "family", "train_source", "k", "calls",
+                                     "accuracy", "low", "high"])
+    order = [s for s in source_order(preset) if s in set(rows["train_source"])]
+    sources = list(sources) if sources is not None else list(dict.fromkeys([order[0],
+                                                                            order[-1]]))
+    average = with_averages(rows)
+    average = average[(average["benchmark"] == "average") & (average["router"] != "oracle")
+                      & average["train_source"].isin(sources)
+                      & ~average["router"].str.contains(r"\[")]
+    models = {r for r in rows["router"] if r.startswith(MODEL_PREFIX)}
+    n_models = len(models) or np.nan
+    calls = np.where(average["router"] == "pool-vote", n_models, average["k"])
+    table = average.assign(family=average["router"].map(router_family), calls=calls)
+    return table[["router", "family", "train_source", "k", "calls", "accuracy", "low",
+                  "high"]].reset_index(drop=True)
 
 
 def markdown(table: pd.DataFrame) -> str:

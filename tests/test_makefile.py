@@ -69,8 +69,15 @@ def test_the_simulated_preset_skips_the_data_and_llm_stages(tmp_path) -> None:
     sim = _make(project, "-n", "-B", "all", "PRESET=sim").stdout
     assert "papermill notebooks/03_self_consistency.ipynb" in sim and "-p preset sim" in sim
     assert "notebooks/00_data.ipynb" not in sim and "notebooks/02_pool_responses.ipynb" not in sim
-    cpu = _make(project, "-n", "-B", "all").stdout  # the real study: 01 on are pending for now
+    cpu = _make(project, "-n", "-B", "all", "WITH_SIM=").stdout  # 01 on are pending for now
     assert "papermill notebooks/00_data.ipynb" in cpu and "03_self_consistency" not in cpu
+    # by default the real study's `make all` runs the simulated world first, into runs/sim/
+    both = _make(project, "-n", "-B", "all").stdout
+    assert both.index("papermill notebooks/03_self_consistency.ipynb runs/sim/") < both.index(
+        "papermill notebooks/00_data.ipynb runs/cpu/")
+    smoke = _make(project, "-n", "-B", "all", "OUT=runs/smoke").stdout
+    assert "notebooks/03_self_consistency.ipynb runs/smoke/sim/" in smoke
+    assert "03_self_consistency" not in _make(project, "-n", "-B", "data").stdout
 
 
 def test_help_lists_the_targets_and_one_per_notebook() -> None:
@@ -116,7 +123,7 @@ def test_stages_run_in_order_and_a_failing_cell_stops_make_and_is_named(tmp_path
         "02_third.ipynb": ["open('third.txt', 'w').write('ran')"],
     })
     assert _make(project, "-q", "venv").returncode == 0, "the copy must reuse .venv, not reinstall it"
-    result = _make(project, "all", "PENDING=")
+    result = _make(project, "all", "PENDING=", "WITH_SIM=")
     assert result.returncode != 0
     assert (project / "first.txt").read_text() == "data"  # --cwd is the project root
     assert not (project / "third.txt").exists()  # make stopped at the failure

@@ -124,7 +124,9 @@ def test_reference_rows_by_hand(tiny_study):
                 # t3's three-way tie goes to the most confident voter, m0 (wrong)
                 ("pool-vote", 1): 2 / 3, ("best-single", 3): 2 / 3,
                 # subject x -> m0 (t1 right, t2 wrong); subject y -> m2 (t3 right)
-                ("best-per-subject", 1): 2 / 3}
+                ("best-per-subject", 1): 2 / 3,
+                # each model alone: t1 m0 m1, t2 m1 m2, t3 m2 right
+                ("model:m0", 1): 1 / 3, ("model:m1", 1): 2 / 3, ("model:m2", 1): 2 / 3}
     got = {(r.router, r.k): r.accuracy for r in refs.itertuples()}
     assert got == pytest.approx(expected)
     assert (refs["n"] == 3).all()
@@ -148,6 +150,7 @@ def test_names_families_and_cluster_cap():
     assert router_family("CASCAL[no-prune]") == "query-only"
     assert router_family("CASCAL-GT") == "query-answer"
     assert router_family("oracle") == "reference"
+    assert router_family("model:m0") == "reference"
     assert [capped_clusters(n) for n in (0, 5, 100, 639, 5000)] == [1, 1, 10, 63, 64]
 
 

@@ -17,6 +17,7 @@ from rgd_utils.results import (
     ablation_table,
     claims_check,
     collect_results,
+    cost_points,
     filtering_table,
     main_table,
     markdown,
@@ -231,4 +232,22 @@ def test_notebook_07_writes_tidy_results_tables_figures_and_verdicts(tmp_path):
     claims = pd.read_csv(results_dir / "tables" / "claims_sim.csv")
     assert claims["verdict"].tolist()[:3] == ["holds", "holds", "does not hold"]
     assert sorted(p.name for p in figures_dir.glob("*.png")) == [
-        "07_diagnostics_vs_accuracy_sim.png", "07_generator_strength_sim.png"]
+        "07_cost_accuracy_sim.png", "07_diagnostics_vs_accuracy_sim.png",
+        "07_generator_strength_sim.png"]
+
+
+def test_cost_points_count_the_models_each_policy_calls():
+    rows = degrading_world(0.2, 0.0)
+    for benchmark in ("b1", "b2"):
+        rows += [row(benchmark, "real", "model:m0", 0.4), row(benchmark, "real", "model:m1", 0.6),
+                 row(benchmark, "real", "pool-vote", 0.65), row(benchmark, "real", "oracle", 0.9),
+                 row(benchmark, "sim-weak", "kNN", 0.55, k=3),
+                 row(benchmark, "sim-weak", "CASCAL[no-prune]", 0.5)]
+    points = cost_points(tidy(rows), "sim").set_index(["router", "train_source", "k"])
+    assert points["calls"].to_dict() == {
+        ("kNN", "real", 1): 1, ("model:m0", "real", 1): 1, ("model:m1", "real", 1): 1,
+        ("pool-vote", "real", 1): 2, ("random", "real", 1): 1, ("CASCAL", "sim-weak", 1): 1,
+        ("kNN", "sim-weak", 1): 1, ("kNN", "sim-weak", 3): 3}
+    assert points.loc[("model:m1", "real", 1), "accuracy"] == pytest.approx(0.6)
+    assert points.loc[("pool-vote", "real", 1), "family"] == "reference"
+    assert cost_points(tidy(rows), "cpu").empty
