@@ -228,6 +228,13 @@ class Router:
         """``(n_queries, n_models)`` scores, higher is better."""
         raise NotImplementedError
 
+    def _check_train(self, train: RoutingData) -> None:
+        """Refuse to learn from zero train queries, with a message that says so."""
+        if train.n_queries == 0:
+            raise ValueError(f"cannot fit {type(self).__name__} on zero train queries: give it "
+                             f"at least one (a benchmark or source without train data is "
+                             f"skipped by rgd_utils.experiments.run_routers)")
+
     def _check_fitted(self) -> None:
         if not hasattr(self, "models_"):
             raise RuntimeError(f"{type(self).__name__} is not fitted yet: call fit(train) first")

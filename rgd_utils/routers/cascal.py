@@ -253,11 +253,10 @@ class CASCAL(Router):
         if self.clustering not in ("kmeans", "agglomerative"):
             raise ValueError(f"clustering must be 'kmeans' or 'agglomerative', "
                              f"got {self.clustering!r}")
-        if train.n_queries == 0:
-            raise ValueError("cannot fit CASCAL on zero train queries")
+        self._check_train(train)
         if not majority_agreement(train.choices)[0].any():
             raise ValueError("no model answered any train query (all choices are None): "
-                             "there is no consensus to learn from")
+                             "there is nothing to learn from")
         self.models_ = list(train.models)
         self.scaler_ = RobustZ().fit(train.confidence)
         signal = self._signal(train)

@@ -59,6 +59,7 @@ class NeighbourMeanRouter(Router):
 
     def fit(self, train: RoutingData) -> NeighbourMeanRouter:
         """Compute the targets and index the train embeddings; return ``self``."""
+        self._check_train(train)
         if self.n_neighbors < 1:
             raise ValueError(f"n_neighbors must be at least 1, got {self.n_neighbors}")
         self.targets_ = np.asarray(self._targets(train), dtype=float)
@@ -127,6 +128,7 @@ class ClusterRouter(Router):
 
     def fit(self, train: RoutingData) -> ClusterRouter:
         """Cluster the train queries and tabulate per-cluster accuracy; return ``self``."""
+        self._check_train(train)
         if self.n_clusters < 1 or self.prior < 0:
             raise ValueError(f"need n_clusters >= 1 and prior >= 0, got {self.n_clusters}, "
                              f"{self.prior}")
@@ -185,6 +187,7 @@ class CorrectnessClassifierRouter(Router):
 
     def fit(self, train: RoutingData) -> CorrectnessClassifierRouter:
         """Fit one classifier per model on the train correctness; return ``self``."""
+        self._check_train(train)
         if self.model not in _CLASSIFIERS:
             raise ValueError(f"model must be one of {sorted(_CLASSIFIERS)}, got {self.model!r}")
         make = _CLASSIFIERS[self.model]

@@ -49,6 +49,7 @@ class ConsensusKNNRouter(NeighbourMeanRouter):
 
     def fit(self, train: RoutingData) -> ConsensusKNNRouter:
         """Fit the confidence scaler, score the train queries, index them; return ``self``."""
+        self._check_train(train)
         self.scaler_ = RobustZ().fit(train.confidence)
         return super().fit(train)
 

@@ -65,6 +65,7 @@ class BestSingleRouter(Router):
 
     def fit(self, train: RoutingData) -> BestSingleRouter:
         """Compute train accuracies; return ``self``."""
+        self._check_train(train)
         self.accuracy_ = train.correct().mean(axis=0)
         self.models_ = list(train.models)
         return self
@@ -94,6 +95,7 @@ class BestPerSubjectRouter(Router):
 
     def fit(self, train: RoutingData) -> BestPerSubjectRouter:
         """Compute per-subject and overall train accuracies; return ``self``."""
+        self._check_train(train)
         correct = pd.DataFrame(train.correct().astype(float), columns=list(train.models))
         self.accuracy_ = correct.groupby(train.subjects).mean()
         self.overall_ = correct.mean(axis=0).to_numpy()
