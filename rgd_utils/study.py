@@ -13,18 +13,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import TYPE_CHECKING, Callable, Mapping
 
 import numpy as np
 import pandas as pd
 
 from .benchmarks import read_questions
-from .config import Preset, get_paths, get_preset
+from .config import GeneratorSpec, Preset, get_paths, get_preset
 from .pool import study_questions
 from .responses import Expert, read_responses
 from .routers import RoutingData
+
+if TYPE_CHECKING:
+    from .simulate import SimConfig
 
 
 @dataclass(frozen=True, eq=False)
@@ -132,15 +135,9 @@ def load_study(
     """
     spec = get_preset(preset)
     if spec.name == "sim":
-        from .simulate import SimConfig, simulate_world
+        from .simulate import SimConfig
 
-        world = simulate_world(SimConfig(scale=sim_scale), random_state=random_state)
-        benchmarks = set(spec.study_benchmarks)
-        questions = world.questions[world.questions["benchmark"].isin(benchmarks)].reset_index(drop=True)
-        responses = world.responses[world.responses["model"].isin(spec.experts)
-                                    & world.responses["qid"].isin(set(questions["qid"]))]
-        return Study(spec, questions, responses.reset_index(drop=True), world.vectors, True,
-                     world.description, {})
+        return simulated_study(SimConfig(scale=sim_scale), random_state)
     from .embeddings import embed_questions, encoder_for
     from .llm.cache import LLMCache
 
@@ -156,3 +153,36 @@ def load_study(
                    f"{len(spec.experts)} experts")
     return Study(spec, questions, responses, lambda qids: np.stack([vectors[q] for q in qids]),
                  False, description, _generator_experts(spec))
+
+
+def simulated_study(config: SimConfig, random_state: int = 0) -> Study:
+    """The study of a simulated world drawn with ``config`` (the ``sim`` preset's pool and
+    benchmarks; its generators are ``config.generators``).
+
+    Parameters
+    ----------
+    config : rgd_utils.simulate.SimConfig
+        The world's knobs (e.g. a grid of generators for a generator-quality sweep).
+    random_state : int, default 0
+        Seed of the world.
+
+    Returns
+    -------
+    Study
+        ``simulated`` is True; the preset is ``sim`` with ``config``'s generators, strong to weak
+        as listed (the preset's own specification for a generator it names).
+    """
+    from .simulate import simulate_world
+
+    sim = get_preset("sim")
+    known = {g.name: g for g in sim.generators}
+    spec = replace(sim, generators=tuple(
+        known.get(g.name, GeneratorSpec(g.name, g.name, g.strength, 0.0, config.n_generated))
+        for g in config.generators))
+    world = simulate_world(config, random_state=random_state)
+    questions = world.questions[world.questions["benchmark"].isin(set(spec.study_benchmarks))]
+    questions = questions.reset_index(drop=True)
+    responses = world.responses[world.responses["model"].isin(spec.experts)
+                                & world.responses["qid"].isin(set(questions["qid"]))]
+    return Study(spec, questions, responses.reset_index(drop=True), world.vectors, True,
+                 world.description, {})
