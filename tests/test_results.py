@@ -221,7 +221,7 @@ def test_notebook_07_writes_tidy_results_tables_figures_and_verdicts(tmp_path):
         str(ROOT / "notebooks" / "07_results.ipynb"), str(out), kernel_name="python3",
         cwd=str(ROOT), progress_bar=False,
         parameters={"preset": "sim", "results_dir": str(results_dir),
-                    "figures_dir": str(figures_dir)})
+                    "figures_dir": str(figures_dir), "sim_scale": 0.02})
     text = "\n".join(str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", ""))
                      for c in nbformat.read(out, as_version=4).cells for o in c.get("outputs", []))
     assert "SIMULATED" in text
@@ -233,7 +233,9 @@ def test_notebook_07_writes_tidy_results_tables_figures_and_verdicts(tmp_path):
     assert claims["verdict"].tolist()[:3] == ["holds", "holds", "does not hold"]
     assert sorted(p.name for p in figures_dir.glob("*.png")) == [
         "07_cost_accuracy_sim.png", "07_diagnostics_vs_accuracy_sim.png",
-        "07_generator_strength_sim.png"]
+        "07_generator_strength_sim.png", "07_generator_sweep_sim.png"]
+    sweep = pd.read_parquet(results_dir / "sweep_sim.parquet")
+    assert sorted(set(sweep["label_noise"])) == [0.0, 0.15, 0.3, 0.45, 0.6, 0.75]
 
 
 def test_cost_points_count_the_models_each_policy_calls():
