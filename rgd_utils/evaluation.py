@@ -345,7 +345,8 @@ def evaluate_router(
     Returns
     -------
     pandas.DataFrame
-        One row per k: ``router, k, accuracy, n, low, high`` (95% bootstrap interval),
+        One row per k: ``router, k, accuracy, n, low, high`` (95% bootstrap interval, its
+        resampling seeded with the router's ``random_state``, the run's seed),
         ``gain_best_single`` (accuracy minus the best train model's test accuracy),
         ``gain_random`` (minus :func:`random_expected_accuracy`), ``gap_oracle`` (oracle
         accuracy minus accuracy).
@@ -360,7 +361,7 @@ def evaluate_router(
     for k in ks:
         correct = routed_correct(scores, test, k, scaler, router.random_state)
         accuracy = float(correct.mean())
-        low, high = bootstrap_interval(correct)
+        low, high = bootstrap_interval(correct, random_state=router.random_state)
         rows.append({"router": type(router).__name__, "k": k, "accuracy": accuracy,
                      "n": correct.size, "low": low, "high": high,
                      "gain_best_single": accuracy - single, "gain_random": accuracy - random,

@@ -180,3 +180,21 @@ def test_evaluate_router_can_choose_the_best_single_model_on_other_data():
     table = evaluate_router(BestSingleRouter(), generated, TEST, ks=(1,), reference_train=real)
     single_a = best_single(real, TEST)[1]
     assert table.iloc[0]["gain_best_single"] == pytest.approx(0.6 - single_a)
+
+
+def test_evaluate_router_seeds_its_bootstrap_with_the_routers_seed():
+    rng = np.random.default_rng(0)
+    n = 401  # fine enough that two seeds give different percentile ends
+    labels = np.array(["A"] * n, dtype=object)
+    choices = np.where(rng.random((n, 2)) < [0.6, 0.3], "A", "B").astype(object)
+    data = RoutingData(["m0", "m1"], rng.normal(size=(n, 3)), np.array(["s"] * n, dtype=object),
+                       choices, np.zeros((n, 2)), labels)
+    seeded = BestSingleRouter()
+    seeded.random_state = 7  # the run's seed
+    first, again = (evaluate_router(r, data, data, ks=(1,)).iloc[0]
+                    for r in (BestSingleRouter(), seeded))
+    correct = (choices[:, 0] == "A").astype(float)  # m0 is the best single model
+    assert first["accuracy"] == again["accuracy"] == pytest.approx(correct.mean())
+    assert (first["low"], first["high"]) == bootstrap_interval(correct, random_state=0)
+    assert (again["low"], again["high"]) == bootstrap_interval(correct, random_state=7)
+    assert (first["low"], first["high"]) != (again["low"], again["high"])
