@@ -58,7 +58,7 @@ PACKAGE   := $(shell find rgd_utils -name '*.py' 2>/dev/null)
 # Stage name of a notebook: notebooks/00_data.ipynb -> data
 stage = $(shell echo $(basename $(notdir $(1))) | cut -d_ -f2-)
 
-.PHONY: help all sim-study test test-all smoke lab llm report clean distclean venv $(foreach nb,$(NOTEBOOKS),$(call stage,$(nb)))
+.PHONY: help all sim-study sim-notebooks test test-all smoke lab llm report clean distclean venv $(foreach nb,$(NOTEBOOKS),$(call stage,$(nb)))
 
 help: ## Show the targets
 	@echo "rgd: Routing with Generated Data, a reproducible study"
@@ -129,8 +129,22 @@ $(LLM_STAMP): $(LLM_TEST_STAMP)
 
 # ---------------------------------------------------------------------------------------------
 # The study: every notebook in order, through papermill, into $(OUT)/.
+ifeq ($(PRESET),sim)
+# The simulated world's notebooks 03-06 each draw the same world themselves and do not read one
+# another's output; only 07 reads their results. They run SIM_JOBS at a time, each numeric
+# library on one thread (so that two notebooks share 2 cores without spinning threads).
+SIM_JOBS ?= 2
+THREADS  := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
+all: $(STAMP)
+	@$(MAKE) --no-print-directory -j$(SIM_JOBS) sim-notebooks
+sim-notebooks: $(EXECUTED)
+	@echo "all $(words $(EXECUTED)) notebooks ran (preset $(PRESET)); executed copies in $(OUT)/, figures in $(FIGURES_DIR)/"
+$(filter %/07_results.ipynb,$(EXECUTED)): $(filter-out %/07_results.ipynb,$(EXECUTED))
+else
+THREADS  :=
 all: $(if $(WITH_SIM),sim-study) $(EXECUTED)
 	@echo "all $(words $(EXECUTED)) notebooks ran (preset $(PRESET)); executed copies in $(OUT)/, figures in $(FIGURES_DIR)/"
+endif
 
 # The simulated world's notebooks (before the default study's, whose 07 then reports both).
 sim-study: $(STAMP)
@@ -140,18 +154,21 @@ $(filter %/07_results.ipynb,$(EXECUTED)): | $(if $(WITH_SIM),sim-study)
 $(OUT):
 	@mkdir -p $@
 
-# Each notebook depends on itself, the package, the environment and the notebook before it.
+# Each notebook depends on itself, the package, the environment and the notebook before it
+# (sim: 07 on 03-06, see above).
 $(OUT)/%.ipynb: notebooks/%.ipynb $(PACKAGE) $(STAMP) | $(OUT)
 	@echo "=== $< (preset $(PRESET))"
-	@RGD_LLM_CACHE=$(LLM_CACHE) $(VENV)/bin/papermill $< $(@:.ipynb=.partial.ipynb) -k $(KERNEL) --cwd $(CURDIR) \
+	@$(THREADS) RGD_LLM_CACHE=$(LLM_CACHE) $(VENV)/bin/papermill $< $(@:.ipynb=.partial.ipynb) -k $(KERNEL) --cwd $(CURDIR) \
 		--no-progress-bar --log-level WARNING \
 		-p preset $(PRESET) -p data_dir $(DATA_DIR) -p figures_dir $(FIGURES_DIR) \
 		$(if $(shell grep -l 'results_dir = ' $<),-p results_dir $(RESULTS_DIR)) $(NB_PARAMS) \
 		|| $(PY) -m rgd_utils.notebook_failure $< $(@:.ipynb=.partial.ipynb)
 	@mv $(@:.ipynb=.partial.ipynb) $@
 
+ifneq ($(PRESET),sim)
 $(foreach i,$(wordlist 2,$(words $(EXECUTED)),$(shell seq 1 $(words $(EXECUTED)))),\
   $(eval $(word $(i),$(EXECUTED)): $(word $(shell expr $(i) - 1),$(EXECUTED))))
+endif
 $(foreach nb,$(NOTEBOOKS),$(eval $(call stage,$(nb)): $(OUT)/$(notdir $(nb))))
 
 smoke: $(STAMP) ## every notebook with small parameters, in a scratch folder

@@ -138,3 +138,19 @@ def test_stages_run_in_order_and_a_failing_cell_stops_make_and_is_named(tmp_path
     (project / "notebooks" / "01_second.ipynb").unlink()
     again = _make(project, "first", "PENDING=")
     assert again.returncode == 0 and "=== notebooks/00_first.ipynb" not in again.stdout
+
+
+def test_the_simulated_notebooks_run_two_at_a_time_on_one_thread_and_07_waits(tmp_path) -> None:
+    project = _copy_project(tmp_path, {name: ["x = 1"] for name in (
+        "03_self_consistency.ipynb", "04_performance_spread.ipynb", "07_results.ipynb")})
+    dry = _make(project, "-n", "-B", "all", "PRESET=sim").stdout
+    assert "-j2 sim-notebooks" in dry
+    assert dry.count("OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1") == 3
+    assert dry.index("papermill notebooks/07_results") > max(
+        dry.index("papermill notebooks/03_"), dry.index("papermill notebooks/04_"))
+    # a stage target of the simulated world runs that notebook alone (no chain before it)
+    alone = _make(project, "-n", "-B", "performance_spread", "PRESET=sim").stdout
+    assert "notebooks/04_" in alone and "notebooks/03_" not in alone
+    # the real study keeps its chain: each stage after the one before it
+    chained = _make(project, "-n", "-B", "performance_spread", "PENDING=", "WITH_SIM=").stdout
+    assert "notebooks/03_" in chained and "OMP_NUM_THREADS" not in chained
