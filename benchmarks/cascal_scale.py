@@ -8,6 +8,7 @@ in both shapes, so a per-query fit would differ only in its bookkeeping). Memory
 peak resident size after each fit (sizes grow along the grid, so each row's peak is its own).
 
     .venv/bin/python benchmarks/cascal_scale.py --queries 1000 10000 50000 --models 6 20 100
+    .venv/bin/python benchmarks/cascal_scale.py --queries 50000 --models 100 --silhouette-sample 1000
 
 Targets on 2 cores (issue 6): fit 50,000 queries x 100 models in under 60 s; route at least
 10,000 queries per second. Data: a synthetic pool made here (clustered embeddings, a planted
@@ -98,6 +99,8 @@ def main() -> None:
     parser.add_argument("--route", type=int, default=20000, help="test queries routed")
     parser.add_argument("--reference-cap", type=int, default=5000,
                         help="test queries routed by the per-query reference (its rate is per query)")
+    parser.add_argument("--silhouette-sample", type=int, default=None,
+                        help="CASCAL(silhouette_sample=...): silhouettes on a sample of this size")
     args = parser.parse_args()
     print(f"{'queries':>8} {'models':>6} {'fit s':>8} {'peak MB':>7} {'route q/s':>10} "
           f"{'ref q/s':>9} {'ratio':>6} {'same':>5}")
@@ -105,7 +108,7 @@ def main() -> None:
         for n in args.queries:
             train = synthetic_pool(n, m, seed=1).without_labels()
             test = synthetic_pool(args.route, m, seed=2)
-            router, fit_s = timed(lambda: CASCAL().fit(train))
+            router, fit_s = timed(lambda: CASCAL(silhouette_sample=args.silhouette_sample).fit(train))
             fit_mb = peak_rss_mb()
             scores, route_s = timed(lambda: router.scores(test))
             few = test.subset(np.arange(min(args.reference_cap, test.n_queries)))

@@ -422,3 +422,26 @@ def test_subject_with_no_proficient_query_routes_to_global_scores():
                                atol=1e-3)
     scores = router.scores(queries([[0, 0, 1.0]], data.models))
     np.testing.assert_allclose(scores, [router.global_scores_])
+
+
+def test_silhouette_sample_scores_k_on_a_seeded_subset(monkeypatch):
+    rng = np.random.default_rng(5)
+    centres = np.eye(4)[:2] * 3
+    x = np.concatenate([centres[0] + rng.normal(scale=0.3, size=(60, 4)),
+                        centres[1] + rng.normal(scale=0.3, size=(60, 4))])
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    full = CASCAL()._cluster(x, np.ones(120))
+    # a sample as large as the data is the full silhouette; a small one still finds the groups
+    same = CASCAL(silhouette_sample=120)._cluster(x, np.ones(120))
+    np.testing.assert_array_equal(same[1], full[1])
+    vectors, labels = CASCAL(silhouette_sample=20)._cluster(x, np.ones(120))
+    assert len(vectors) == 2 and len(set(labels[:60])) == 1 and labels[0] != labels[60]
+    calls = []
+
+    def counted(points, groups):
+        calls.append(len(points))
+        return cosine_silhouette(points, groups)
+
+    monkeypatch.setattr("rgd_utils.routers.cascal.cosine_silhouette", counted)
+    CASCAL(silhouette_sample=30, k_max=3)._cluster(x[::-1].copy(), np.ones(120))
+    assert calls == [30, 30]  # k = 2 and 3, each on the same 30 queries

@@ -114,6 +114,10 @@ class CASCAL(Router):
         Largest k tried by k-means.
     silhouette_floor : float, default 0.05
         Below this best silhouette, a (model, subject) gets a single centroid.
+    silhouette_sample : int or None, default None
+        None (the authors' code): each silhouette over all of a (model, subject)'s proficient
+        queries, quadratic in their number. An int: over a seeded sample of at most that many
+        of them (the same sample for every k), for large train sets [OURS].
     linkage_threshold : float, default 0.15
         Cosine-distance cut of the agglomerative variant.
     merge_threshold : float, default 0.15
@@ -177,6 +181,7 @@ class CASCAL(Router):
         clustering: str = "kmeans",
         k_max: int = 5,
         silhouette_floor: float = 0.05,
+        silhouette_sample: int | None = None,
         linkage_threshold: float = 0.15,
         merge_threshold: float = 0.15,
         prune: bool = True,
@@ -197,6 +202,7 @@ class CASCAL(Router):
         self.clustering = clustering
         self.k_max = k_max
         self.silhouette_floor = silhouette_floor
+        self.silhouette_sample = silhouette_sample
         self.linkage_threshold = linkage_threshold
         self.merge_threshold = merge_threshold
         self.prune = prune
@@ -312,7 +318,7 @@ class CASCAL(Router):
         The result depends only on ``x``, ``weight`` and the clustering parameters, so it is
         computed once per content and shared (read-only) by every later fit that asks again."""
         params = (self.clustering, self.k_max, self.silhouette_floor, self.linkage_threshold,
-                  self.random_state)
+                  self.random_state, self.silhouette_sample)
         digest = hashlib.blake2b(repr(params).encode(), digest_size=20)
         for array in (x, weight):
             array = np.ascontiguousarray(array, dtype=np.float64)
@@ -357,15 +363,19 @@ class CASCAL(Router):
         ``k = 2..min(k_max, n-1, n_unique-1)``; None if no k is feasible or the best silhouette
         is below the floor."""
         n = len(x)
+        rows = np.arange(n)
+        if self.silhouette_sample is not None and n > self.silhouette_sample:
+            rows = np.sort(np.random.default_rng(self.random_state).choice(
+                n, self.silhouette_sample, replace=False))
         best_score, best_labels = -np.inf, None
         for k in range(2, min(self.k_max, n - 1, n_unique - 1) + 1):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 labels = KMeans(n_clusters=k, n_init="auto", random_state=self.random_state,
                                 max_iter=200).fit_predict(x, sample_weight=weight)
-            if not 2 <= len(np.unique(labels)) <= n - 1:
+            if not 2 <= len(np.unique(labels[rows])) <= len(rows) - 1:
                 continue  # silhouette undefined (the authors' code skips it via an exception)
-            score = cosine_silhouette(x, labels)
+            score = cosine_silhouette(x[rows], labels[rows])
             if score > best_score:
                 best_score, best_labels = score, labels
         if best_labels is None or best_score < self.silhouette_floor:
