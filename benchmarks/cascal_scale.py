@@ -8,7 +8,8 @@ in both shapes, so a per-query fit would differ only in its bookkeeping). Memory
 peak resident size after each fit (sizes grow along the grid, so each row's peak is its own).
 
     .venv/bin/python benchmarks/cascal_scale.py --queries 1000 10000 50000 --models 6 20 100
-    .venv/bin/python benchmarks/cascal_scale.py --queries 50000 --models 100 --silhouette-sample 1000
+    .venv/bin/python benchmarks/cascal_scale.py --queries 1000 10000 50000 200000 \
+        --models 6 50 200 --jobs 2 --out benchmarks/results/cascal_scale.csv
 
 Targets on 2 cores (issue 6): fit 50,000 queries x 100 models in under 60 s; route at least
 10,000 queries per second. Data: a synthetic pool made here (clustered embeddings, a planted
@@ -21,8 +22,10 @@ import argparse
 import resource
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from scipy.special import softmax
 
 from rgd_utils.routers import CASCAL, RoutingData, unit_norm
@@ -101,14 +104,19 @@ def main() -> None:
                         help="test queries routed by the per-query reference (its rate is per query)")
     parser.add_argument("--silhouette-sample", type=int, default=None,
                         help="CASCAL(silhouette_sample=...): silhouettes on a sample of this size")
+    parser.add_argument("--jobs", type=int, default=1, help="CASCAL(n_jobs=...) for the fit")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="also write the rows to this CSV and plot them beside it (.png)")
     args = parser.parse_args()
+    rows = []
     print(f"{'queries':>8} {'models':>6} {'fit s':>8} {'peak MB':>7} {'route q/s':>10} "
           f"{'ref q/s':>9} {'ratio':>6} {'same':>5}")
     for m in args.models:
         for n in args.queries:
             train = synthetic_pool(n, m, seed=1).without_labels()
             test = synthetic_pool(args.route, m, seed=2)
-            router, fit_s = timed(lambda: CASCAL(silhouette_sample=args.silhouette_sample).fit(train))
+            router, fit_s = timed(lambda: CASCAL(silhouette_sample=args.silhouette_sample,
+                                                   n_jobs=args.jobs).fit(train))
             fit_mb = peak_rss_mb()
             scores, route_s = timed(lambda: router.scores(test))
             few = test.subset(np.arange(min(args.reference_cap, test.n_queries)))
@@ -117,6 +125,38 @@ def main() -> None:
             ours_qps, ref_qps = test.n_queries / route_s, few.n_queries / ref_s
             print(f"{n:>8} {m:>6} {fit_s:>8.1f} {fit_mb:>7.0f} {ours_qps:>10.0f} {ref_qps:>9.0f} "
                   f"{ours_qps / ref_qps:>6.1f} {str(same):>5}", flush=True)
+            rows.append({"queries": n, "models": m, "jobs": args.jobs, "fit_s": fit_s,
+                         "peak_mb": fit_mb, "route_qps": ours_qps, "reference_qps": ref_qps,
+                         "same_scores": same})
+    if args.out is not None:
+        write_curves(pd.DataFrame(rows), args.out)
+
+
+def write_curves(table: pd.DataFrame, out: Path) -> None:
+    """``out`` (CSV) and ``out`` with ``.png``: fit time and routing rate against queries (one
+    line per pool size), with the targets."""
+    import matplotlib.pyplot as plt
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out, index=False, float_format="%.4g")
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
+    for i, (m, part) in enumerate(table.groupby("models")):
+        colour = f"C{i}"
+        left.plot(part["queries"], part["fit_s"], marker="o", color=colour, label=f"{m} models")
+        right.plot(part["queries"], part["route_qps"], marker="o", color=colour,
+                   label=f"{m} models (ours)")
+        right.plot(part["queries"], part["reference_qps"], marker="x", linestyle=":",
+                   color=colour, label=f"{m} models (per-query loop)")
+    left.axhline(60, color="grey", linestyle="--", linewidth=1)
+    right.axhline(10_000, color="grey", linestyle="--", linewidth=1)
+    for ax in (left, right):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("train queries")
+        ax.legend(fontsize="x-small")
+    left.set_ylabel(f"CASCAL fit, s (n_jobs={table['jobs'].iloc[0]}; target 60 s)")
+    right.set_ylabel("routing, queries per second (target 10,000)")
+    fig.savefig(out.with_suffix(".png"), dpi=120, metadata={"Software": "rgd"})
 
 
 if __name__ == "__main__":

@@ -445,3 +445,17 @@ def test_silhouette_sample_scores_k_on_a_seeded_subset(monkeypatch):
     monkeypatch.setattr("rgd_utils.routers.cascal.cosine_silhouette", counted)
     CASCAL(silhouette_sample=30, k_max=3)._cluster(x[::-1].copy(), np.ones(120))
     assert calls == [30, 30]  # k = 2 and 3, each on the same 30 queries
+
+
+def test_parallel_clusterings_give_the_same_fit():
+    train = test = planted(seed=4)[0]
+    import rgd_utils.routers.cascal as module
+
+    module._CLUSTERINGS.clear()  # nothing known yet: the processes compute every clustering
+    parallel = CASCAL(n_jobs=2).fit(train.without_labels())
+    computed = len(module._CLUSTERINGS)
+    module._CLUSTERINGS.clear()
+    serial = CASCAL().fit(train.without_labels())
+    assert computed == len(module._CLUSTERINGS) > 0
+    np.testing.assert_array_equal(parallel.scores(test), serial.scores(test))
+    assert [c.id for c in parallel.centroids_] == [c.id for c in serial.centroids_]

@@ -148,6 +148,9 @@ class CASCAL(Router):
         Consensus score of :func:`rgd_utils.consensus.consensus_scores`.
     random_state : int, default 0
         Seed of k-means, of the replacement of answers outside A–T, and of the rank tie-break.
+    n_jobs : int, default 1
+        Processes computing the (model, subject) clusterings (joblib; -1: every core). The
+        result does not depend on it.
 
     Attributes
     ----------
@@ -196,6 +199,7 @@ class CASCAL(Router):
         fallback_ramp: float = 0.2,
         consensus_version: str = "softmax",
         random_state: int = 0,
+        n_jobs: int = 1,
     ) -> None:
         self.weighted = weighted
         self.min_consensus = min_consensus
@@ -217,6 +221,7 @@ class CASCAL(Router):
         self.fallback_ramp = fallback_ramp
         self.consensus_version = consensus_version
         self.random_state = random_state
+        self.n_jobs = n_jobs
 
     # ----- what is learned from (hooks overridden by CASCAL-GT) -----
 
@@ -270,6 +275,8 @@ class CASCAL(Router):
         x = unit_norm(train.embeddings)
         self.global_scores_ = _cluster_scores(signal, np.arange(train.n_queries), decimals=4)
         self.centroids_, self.subject_representatives_ = [], {}
+        if self.n_jobs != 1:
+            self._cluster_in_parallel(x, train.subjects, proficient, weight)
         for subject in dict.fromkeys(train.subjects):
             rows = np.flatnonzero(train.subjects == subject)
             centroids = self._subject_centroids(subject, x[rows], proficient[rows], weight[rows],
@@ -283,11 +290,9 @@ class CASCAL(Router):
                            weight: np.ndarray, signal: np.ndarray) -> list[Centroid]:
         """Cluster, merge, assign, rank and prune one subject (§5.4–5.6)."""
         centroids = []
-        for j, model in enumerate(self.models_):
-            keep = proficient[:, j] & (weight > 0)
-            if not keep.any():
-                continue
-            vectors, labels = self._cluster(x[keep], weight[keep])
+        for j, points, weights in self._proficient_sets(x, proficient, weight):
+            model = self.models_[j]
+            vectors, labels = self._cluster(points, weights)
             counts = np.bincount(labels, minlength=len(vectors))
             centroids += [Centroid(f"{subject}::model={model}::c{c}", subject, vectors[c],
                                    ((model, c),), int(counts[c]))
@@ -311,12 +316,18 @@ class CASCAL(Router):
             c.n_assigned = len(rows)
         return centroids
 
-    def _cluster(self, x: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Centroids ``(k, d)`` (unit norm) and labels ``(n,)`` of one (model, subject)'s
-        proficient queries ``x`` (unit rows) with weights ``(n,)`` (§5.4).
+    def _proficient_sets(self, x: np.ndarray, proficient: np.ndarray, weight: np.ndarray
+                         ) -> list[tuple[int, np.ndarray, np.ndarray]]:
+        """``(model index, vectors, weights)`` of each model's proficient queries among ``x``."""
+        sets = []
+        for j in range(len(self.models_)):
+            keep = proficient[:, j] & (weight > 0)
+            if keep.any():
+                sets.append((j, x[keep], weight[keep]))
+        return sets
 
-        The result depends only on ``x``, ``weight`` and the clustering parameters, so it is
-        computed once per content and shared (read-only) by every later fit that asks again."""
+    def _memo_key(self, x: np.ndarray, weight: np.ndarray) -> bytes:
+        """Digest of a clustering's inputs and parameters."""
         params = (self.clustering, self.k_max, self.silhouette_floor, self.linkage_threshold,
                   self.random_state, self.silhouette_sample)
         digest = hashlib.blake2b(repr(params).encode(), digest_size=20)
@@ -324,15 +335,45 @@ class CASCAL(Router):
             array = np.ascontiguousarray(array, dtype=np.float64)
             digest.update(repr(array.shape).encode())
             digest.update(array.tobytes())
-        key = digest.digest()
+        return digest.digest()
+
+    @staticmethod
+    def _remember(key: bytes, result: tuple[np.ndarray, np.ndarray]) -> None:
+        vectors, labels = result
+        vectors.setflags(write=False)
+        labels.setflags(write=False)
+        while len(_CLUSTERINGS) >= _MEMO_SIZE:
+            del _CLUSTERINGS[next(iter(_CLUSTERINGS))]
+        _CLUSTERINGS[key] = vectors, labels
+
+    def _cluster(self, x: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Centroids ``(k, d)`` (unit norm) and labels ``(n,)`` of one (model, subject)'s
+        proficient queries ``x`` (unit rows) with weights ``(n,)`` (§5.4).
+
+        The result depends only on ``x``, ``weight`` and the clustering parameters, so it is
+        computed once per content and shared (read-only) by every later fit that asks again."""
+        key = self._memo_key(x, weight)
         if key not in _CLUSTERINGS:
-            vectors, labels = self._compute_clusters(x, weight)
-            vectors.setflags(write=False)
-            labels.setflags(write=False)
-            while len(_CLUSTERINGS) >= _MEMO_SIZE:
-                del _CLUSTERINGS[next(iter(_CLUSTERINGS))]
-            _CLUSTERINGS[key] = vectors, labels
+            self._remember(key, self._compute_clusters(x, weight))
         return _CLUSTERINGS[key]
+
+    def _cluster_in_parallel(self, x: np.ndarray, subjects: np.ndarray, proficient: np.ndarray,
+                             weight: np.ndarray) -> None:
+        """Compute every (model, subject) clustering not yet known in ``n_jobs`` processes."""
+        from joblib import Parallel, delayed
+
+        missing = {}
+        for subject in dict.fromkeys(subjects):
+            rows = subjects == subject
+            for _, vectors, weights in self._proficient_sets(x[rows], proficient[rows],
+                                                             weight[rows]):
+                key = self._memo_key(vectors, weights)
+                if key not in _CLUSTERINGS:
+                    missing[key] = (vectors, weights)
+        results = Parallel(n_jobs=self.n_jobs)(
+            delayed(self._compute_clusters)(vectors, weights) for vectors, weights in missing.values())
+        for key, result in zip(missing, results):
+            self._remember(key, result)
 
     def _compute_clusters(self, x: np.ndarray, weight: np.ndarray
                           ) -> tuple[np.ndarray, np.ndarray]:
