@@ -34,9 +34,9 @@ from typing import Iterable, Iterator, Mapping, NamedTuple, Sequence
 import numpy as np
 import pandas as pd
 from scipy import sparse
-from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
 
 from rgd_utils.benchmarks.schema import QUESTION_COLUMNS, make_question_table
+from rgd_utils.text_similarity import DECIMALS, TextSimilarity, best_matches, item_text
 
 from .parse import PARSE_REASONS, ParseResult, item_problem
 from .prompt import EXAMPLE_ITEM
@@ -64,9 +64,7 @@ DIAGNOSTIC_COLUMNS: tuple[str, ...] = (
     "raw",
 )
 
-_HASH_FEATURES = 2**20
 _BLOCK_ROWS = 256
-_DECIMALS = 6
 
 
 @dataclass(frozen=True)
@@ -128,48 +126,6 @@ def generated_qid(generator: str, benchmark: str, attempt: int) -> str:
     return f"gen/{generator}/{benchmark}/{attempt}"
 
 
-def item_text(question: str, options: Sequence[str]) -> str:
-    """Return the text compared for similarity: the stem, then the options, one per line."""
-    return "\n".join([question, *options])
-
-
-class _Similarity:
-    """Cosine similarity of TF-IDF character n-grams, with IDF fitted on one set of texts.
-
-    Attributes
-    ----------
-    fitted : scipy.sparse.csr_matrix
-        The vectors of the texts the IDF was fitted on.
-    """
-
-    def __init__(self, fit_texts: Sequence[str]) -> None:
-        self._hashing = HashingVectorizer(
-            analyzer="char_wb", ngram_range=(4, 4), n_features=_HASH_FEATURES,
-            alternate_sign=False, norm=None,
-        )
-        counts = self._hashing.transform(fit_texts)
-        self._tfidf = TfidfTransformer(sublinear_tf=True).fit(counts)
-        self.fitted = self._tfidf.transform(counts).tocsr()
-
-    def vectors(self, texts: Sequence[str]) -> sparse.csr_matrix:
-        """L2-normalised TF-IDF rows, one per text."""
-        return self._tfidf.transform(self._hashing.transform(texts)).tocsr()
-
-
-def _best_matches(
-    rows: sparse.csr_matrix, columns: sparse.csr_matrix
-) -> tuple[np.ndarray, np.ndarray]:
-    """Row-wise maximum similarity and its column index, computed in blocks of rows."""
-    best = np.empty(rows.shape[0])
-    where = np.empty(rows.shape[0], dtype=int)
-    transposed = columns.T.tocsr()
-    for start in range(0, rows.shape[0], _BLOCK_ROWS):
-        block = (rows[start:start + _BLOCK_ROWS] @ transposed).toarray()
-        best[start:start + len(block)] = block.max(axis=1)
-        where[start:start + len(block)] = block.argmax(axis=1)
-    return np.round(best, _DECIMALS), where
-
-
 def _earlier_kept_matches(
     vectors: sparse.csr_matrix, usable: np.ndarray, threshold: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -184,7 +140,7 @@ def _earlier_kept_matches(
     where = np.full(n, -1)
     for start in range(0, n, _BLOCK_ROWS):
         stop = min(start + _BLOCK_ROWS, n)
-        block = np.round((vectors[start:stop] @ vectors[:stop].T).toarray(), _DECIMALS)
+        block = np.round((vectors[start:stop] @ vectors[:stop].T).toarray(), DECIMALS)
         for i in range(start, stop):
             earlier = np.flatnonzero(kept[:i])
             if earlier.size:
@@ -250,14 +206,14 @@ def _screen_group(rows: list[dict], test: _TestSet | None, threshold: float) -> 
     if not candidates:
         return
     texts = [item_text(row["question"], row["options"]) for row in candidates]
-    similarity = _Similarity(texts)
+    similarity = TextSimilarity(texts)
     vectors = similarity.fitted
     example = similarity.vectors([item_text(EXAMPLE_ITEM.question, EXAMPLE_ITEM.options)])
-    example_best, _ = _best_matches(vectors, example)
+    example_best, _ = best_matches(vectors, example)
     if test is None:
         test_best, test_where = np.full(len(texts), np.nan), np.full(len(texts), -1)
     else:
-        test_best, test_where = _best_matches(vectors, similarity.vectors(test.texts))
+        test_best, test_where = best_matches(vectors, similarity.vectors(test.texts))
     for row, example_similarity, test_similarity in zip(candidates, example_best, test_best):
         if example_similarity >= threshold:
             row["reason"] = SCREEN_REASONS[0]
