@@ -58,7 +58,7 @@ PACKAGE   := $(shell find rgd_utils -name '*.py' 2>/dev/null)
 # Stage name of a notebook: notebooks/00_data.ipynb -> data
 stage = $(shell echo $(basename $(notdir $(1))) | cut -d_ -f2-)
 
-.PHONY: help all sim-study sim-notebooks test test-all smoke lab llm report clean distclean venv $(foreach nb,$(NOTEBOOKS),$(call stage,$(nb)))
+.PHONY: help all sim-study sim-notebooks test test-all smoke lab llm specialists report clean distclean venv $(foreach nb,$(NOTEBOOKS),$(call stage,$(nb)))
 
 help: ## Show the targets
 	@echo "rgd: Routing with Generated Data, a reproducible study"
@@ -70,6 +70,7 @@ help: ## Show the targets
 	@echo "  make smoke        run every notebook with small parameters into runs/smoke/ (a few minutes)"
 	@echo "  make lab          open the notebooks in JupyterLab"
 	@echo "  make llm          install what computing new LLM calls needs (llama.cpp, model weights)"
+	@echo "  make specialists  train the specialists' LoRA adapters not committed yet (torch, CPU)"
 	@echo "  make report       HTML report of what ran ($(OUT)/ and runs/sim/ notebooks, figures, tables) into runs/report/"
 	@echo "  make clean        remove executed notebooks and test caches (keeps .venv/ and data/)"
 	@echo "  make distclean    clean, and remove .venv/ too"
@@ -126,6 +127,23 @@ $(LLM_STAMP): $(LLM_TEST_STAMP)
 	@rm -f $(VENV)/.rgd-llm-[0-9a-f]*
 	@touch $@
 	@echo "LLM extra ready: new LLM calls can be computed (RGD_LLM_CACHE=readwrite)"
+
+# The specialists: LoRA adapters trained on the CPU (torch, transformers, peft), committed in
+# data/specialists/. `make specialists` trains the ones not committed yet; SPECIALISTS_ARGS=--check
+# retrains every one in a temporary folder and compares its sha256 with the committed record.
+# torch is installed first, pinned, from the CPU-only index (PyPI's default build is CUDA's), or
+# from the local wheel folder when pip has one (PIP_FIND_LINKS, as on offline build machines).
+TORCH_PIP_ARGS   ?= $(if $(PIP_FIND_LINKS),,--extra-index-url https://download.pytorch.org/whl/cpu)
+SPECIALISTS_ARGS ?=
+SPEC_STAMP := $(VENV)/.rgd-specialists-$(LLM_KEY)
+$(SPEC_STAMP): $(LLM_STAMP)
+	$(PY) -m pip install --quiet $(TORCH_PIP_ARGS) $$($(PY) -c 'import tomllib; print(" ".join(r for r in tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["specialists"] if r.startswith("torch==")))')
+	$(PY) -m pip install --quiet $$($(PY) -c 'import tomllib; print(" ".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["specialists"]))')
+	@rm -f $(VENV)/.rgd-specialists-*
+	@touch $@
+
+specialists: $(SPEC_STAMP)
+	$(PY) -m rgd_utils.specialists.build $(SPECIALISTS_ARGS)
 
 # ---------------------------------------------------------------------------------------------
 # The study: every notebook in order, through papermill, into $(OUT)/.

@@ -97,6 +97,13 @@ class Preset:
                          f"{[g.name for g in self.generators]}")
 
 
+#: The generators of the studies on the packaged models, strong to weak.
+CPU_GENERATORS = (
+    GeneratorSpec("qwen2.5-coder-1.5b", "qwen2.5-coder-1.5b", "strong", 0.8, 200),
+    GeneratorSpec("qwen2.5-coder-0.5b", "qwen2.5-coder-0.5b", "medium", 0.8, 300),
+    GeneratorSpec("qwen2.5-coder-0.5b-t1.0", "qwen2.5-coder-0.5b", "weak", 1.0, 400),
+)
+
 PRESETS: dict[str, Preset] = {
     "cpu": Preset(
         name="cpu",
@@ -114,11 +121,28 @@ PRESETS: dict[str, Preset] = {
             "qwen2.5-coder-0.5b:letter", "qwen2.5-coder-0.5b:cloze",
             "gemma3-270m:cloze", "smollm2-135m:cloze",
         ),
-        generators=(
-            GeneratorSpec("qwen2.5-coder-1.5b", "qwen2.5-coder-1.5b", "strong", 0.8, 200),
-            GeneratorSpec("qwen2.5-coder-0.5b", "qwen2.5-coder-0.5b", "medium", 0.8, 300),
-            GeneratorSpec("qwen2.5-coder-0.5b-t1.0", "qwen2.5-coder-0.5b", "weak", 1.0, 400),
+        generators=CPU_GENERATORS,
+        min_generated=150,
+    ),
+    # The default study with a pool that has skill niches: four specialists fine-tuned from
+    # Gemma-3-270M on disjoint domains (rgd_utils.specialists), their base model, and
+    # Qwen2.5-Coder-1.5B as the strong generalist. Questions and generators are the default's.
+    "cpu-specialists": Preset(
+        name="cpu-specialists",
+        benchmarks=(
+            "mmlu", "medmcqa", "arc_challenge", "arc_easy", "sciq", "openbookqa",
+            "commonsenseqa", "medqa",
         ),
+        description="the default study with a pool of LoRA specialists (disjoint domains)",
+        study_benchmarks=("mmlu", "medmcqa", "arc_easy", "commonsenseqa"),
+        n_train=300,
+        n_test=300,
+        experts=(
+            "gemma3-270m+knowledge:cloze", "gemma3-270m+medical:cloze",
+            "gemma3-270m+science:cloze", "gemma3-270m+commonsense:cloze",
+            "gemma3-270m:cloze", "qwen2.5-coder-1.5b:cloze",
+        ),
+        generators=CPU_GENERATORS,
         min_generated=150,
     ),
     "paper": Preset(
@@ -199,6 +223,11 @@ class Paths:
     def questions(self) -> Path:
         """The question dataset (parquet files, one per source and benchmark)."""
         return self.data / "questions"
+
+    def responses(self, preset: str) -> Path:
+        """The pool's responses of a preset: ``responses/`` for the default study, else
+        ``responses_<preset>/`` (presets share the questions, not the pool)."""
+        return self.data / ("responses" if preset == "cpu" else f"responses_{preset}")
 
     @property
     def reports(self) -> Path:

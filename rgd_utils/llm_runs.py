@@ -37,7 +37,7 @@ from .generation import (
 from .generation.run import generate_records, train_subjects
 from .llm.cache import CacheMissError, LLMCache
 from .llm.registry import load_model
-from .pool import select_questions, study_questions
+from .pool import domain_choice_gain, routing_headroom, select_questions, study_questions
 from .responses import Expert, answer_one, answer_questions
 
 
@@ -166,6 +166,47 @@ def run_embeddings(preset: Preset, questions: pd.DataFrame, cache_root: Path) ->
     return len(vectors)
 
 
+def print_pool(preset: Preset, questions: pd.DataFrame, experts: list[Expert], cache_root: Path,
+               test_only: bool = False) -> int:
+    """Print each expert's real test accuracy per benchmark (95% Wilson interval) and the gain
+    of choosing an expert per benchmark over the best single one, from the cache only.
+
+    With train answers, both are chosen on train (and the routing headroom is printed). The
+    specialists of the pool, if they cover every study benchmark, are also scored as chosen by
+    design (each on its own domain) against the best single expert in hindsight on test.
+    Experts without all their answers in the cache are left out, by name.
+    """
+    from .specialists import domain_assignment
+
+    splits = (("test", preset.n_test),) if test_only else (("train", preset.n_train), ("test", preset.n_test))
+    real = pd.concat([select_questions(questions, list(preset.study_benchmarks), split, n, preset.seed)
+                      for split, n in splits])
+    responses, missing = replay_answers(real, experts, cache_root)
+    if missing:
+        print("not (fully) in the cache, left out:", ", ".join(missing))
+    if responses.empty:
+        return 1
+    table = calibration_table(responses, real[real["split"] == "test"])
+    table["cell"] = [f"{a:.3f} [{lo:.2f}, {hi:.2f}]" for a, lo, hi in
+                     zip(table["accuracy"], table["low"], table["high"])]
+    pd.set_option("display.width", 200)
+    print(f"real test accuracy [95% interval], {table['n'].min()} to {table['n'].max()} questions per cell")
+    print(table.pivot(index="model", columns="benchmark", values="cell").to_string())
+    gains = []
+    if not test_only:
+        print(routing_headroom(responses, real).round(3).to_string())
+        gains.append(("chosen on train", domain_choice_gain(responses, real, random_state=preset.seed)))
+    design = domain_assignment(sorted(set(responses["model"])), list(preset.study_benchmarks))
+    if design:
+        gains.append(("specialist per domain, single expert in hindsight",
+                      domain_choice_gain(responses, real, design, "test", preset.seed)))
+    for label, gain in gains:
+        print(f"{label}: best single expert {gain['best_single']} {gain['best_single_test']:.3f}; "
+              f"expert per benchmark {gain['per_benchmark_test']:.3f} {gain['per_benchmark']}; gain "
+              f"{gain['gain']:+.3f} [{gain['low']:+.3f}, {gain['high']:+.3f}] on {gain['n_test']} questions")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line (see the module docstring)."""
     parser = argparse.ArgumentParser(prog="python -m rgd_utils.llm_runs")
@@ -198,6 +239,12 @@ def main(argv: list[str] | None = None) -> int:
     progress = sub.add_parser("progress", help="share of the preset's LLM calls in the cache")
     progress.add_argument("--preset", default="cpu")
     progress.add_argument("--cache", type=Path, default=None)
+    pool = sub.add_parser("pool", help="a pool's test accuracy with intervals, and the gain of "
+                          "choosing an expert per benchmark (from the cache only)")
+    pool.add_argument("--preset", default="cpu")
+    pool.add_argument("--experts", nargs="+", default=None, help="default: the preset's pool")
+    pool.add_argument("--test-only", action="store_true", help="without train answers")
+    pool.add_argument("--cache", type=Path, default=None)
     embed = sub.add_parser("embed", help="embed the study's questions (real, and generated so far)")
     embed.add_argument("--preset", default="cpu")
     embed.add_argument("--cache", type=Path, default=None)
@@ -214,6 +261,9 @@ def main(argv: list[str] | None = None) -> int:
         n = run_embeddings(preset, questions, args.cache or paths.data / "cache")
         print(f"{n:,} question vectors in the cache")
         return 0
+    if args.command == "pool":
+        return print_pool(preset, questions, [Expert.parse(n) for n in args.experts or preset.experts],
+                          args.cache or paths.data / "cache", args.test_only)
     if args.command == "calibrate":
         chosen = select_questions(questions, args.benchmarks or list(preset.benchmarks), args.split,
                                   args.per_benchmark, preset.seed)

@@ -115,3 +115,65 @@ def routing_headroom(responses: pd.DataFrame, real: pd.DataFrame) -> pd.DataFram
             "oracle": float(oracle.mean()), "headroom": float(oracle.mean() - test[best]),
         })
     return pd.DataFrame(rows).set_index("benchmark")
+
+
+def domain_choice_gain(
+    responses: pd.DataFrame,
+    real: pd.DataFrame,
+    assignment: dict[str, str] | None = None,
+    single_chosen_on: str = "train",
+    random_state: int = 0,
+) -> dict:
+    """Does choosing the expert per benchmark beat the best single expert, on the test split?
+
+    The expert per benchmark is ``assignment`` when given (chosen by design, e.g. each
+    specialist for its own domain), else the most accurate on the train split. The best single
+    expert is the most accurate over all benchmarks on ``single_chosen_on``: ``"train"``, or
+    ``"test"`` (in hindsight, which favours it: a gain against it is conservative). Ties go to
+    the first name in order. Both are scored on the same test questions, and their difference
+    gets a paired bootstrap interval over questions.
+
+    Parameters
+    ----------
+    responses : pandas.DataFrame
+        Responses (``qid, model, correct``) of every expert to the real questions.
+    real : pandas.DataFrame
+        The real questions (``qid, benchmark, split``).
+    assignment : dict of str to str, optional
+        Benchmark -> expert.
+    single_chosen_on : {"train", "test"}, default "train"
+        Where the best single expert is chosen.
+    random_state : int, default 0
+        Seed of the bootstrap.
+
+    Returns
+    -------
+    dict
+        ``best_single`` (expert) and ``per_benchmark`` (benchmark -> expert); their test
+        accuracies ``best_single_test`` and ``per_benchmark_test``; ``gain`` with ``low`` and
+        ``high`` (95% interval); ``n_test``.
+    """
+    from .evaluation import bootstrap_difference
+
+    if single_chosen_on not in ("train", "test"):
+        raise ValueError(f"single_chosen_on must be 'train' or 'test', got {single_chosen_on!r}")
+    merged = responses.merge(real[["qid", "benchmark", "split"]], on="qid")
+    merged["hit"] = merged["correct"].fillna(False).astype(bool)
+    test = merged[merged["split"] == "test"].pivot(index="qid", columns="model", values="hit")
+    benchmark_of = real.set_index("qid")["benchmark"].loc[test.index]
+
+    def best(rows: pd.DataFrame) -> str:
+        accuracy = rows.groupby("model")["hit"].mean()
+        return str(accuracy[accuracy == accuracy.max()].index.min())
+
+    single = best(merged[merged["split"] == single_chosen_on])
+    chosen = dict(assignment) if assignment is not None else {
+        str(b): best(rows) for b, rows in merged[merged["split"] == "train"].groupby("benchmark", sort=True)}
+    per_benchmark = np.array([test.at[q, chosen[b]] for q, b in zip(test.index, benchmark_of)],
+                             dtype=float)
+    gain, low, high = bootstrap_difference(per_benchmark, test[single].to_numpy(dtype=float),
+                                           random_state=random_state)
+    return {"best_single": single, "per_benchmark": chosen,
+            "best_single_test": float(test[single].mean()),
+            "per_benchmark_test": float(per_benchmark.mean()),
+            "gain": gain, "low": low, "high": high, "n_test": len(test)}

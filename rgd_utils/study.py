@@ -145,7 +145,7 @@ def load_study(
     questions = study_questions(read_questions(paths.questions), spec,
                                 spec.n_train if n_train is None else n_train,
                                 spec.n_test if n_test is None else n_test)
-    responses = read_responses(paths.data / "responses")
+    responses = read_responses(paths.responses(spec.name))
     responses = responses[responses["qid"].isin(set(questions["qid"]))].reset_index(drop=True)
     cache = LLMCache(paths.root / cache_dir)
     vectors = embed_questions(questions, encoder_for(spec.embedder), cache)

@@ -22,7 +22,7 @@ def _pins(requirements: list[str]) -> dict[str, str]:
     return pins
 
 
-def _pyproject_pins(extras: tuple[str, ...] = ("dev", "lab", "llm")) -> dict[str, str]:
+def _pyproject_pins(extras: tuple[str, ...] = ("dev", "lab", "llm", "specialists")) -> dict[str, str]:
     project = _pyproject()["project"]
     requirements = list(project["dependencies"])
     for extra in extras:

@@ -9,7 +9,7 @@ import pytest
 from rgd_utils.benchmarks import make_question_table
 from rgd_utils.config import PRESETS, get_preset
 from rgd_utils.llm.registry import model_names
-from rgd_utils.pool import agreement_matrix, routing_headroom, study_questions
+from rgd_utils.pool import agreement_matrix, domain_choice_gain, routing_headroom, study_questions
 from rgd_utils.responses import MODES, Expert
 
 
@@ -43,6 +43,33 @@ def test_headroom_picks_the_best_expert_on_train_and_scores_it_on_test() -> None
     assert row["best_expert_test"] == pytest.approx(1 / 3)
     assert row["best_in_hindsight"] == pytest.approx(2 / 3)
     assert row["oracle"] == pytest.approx(1.0) and row["headroom"] == pytest.approx(2 / 3)
+
+
+def test_domain_choice_against_the_best_single_expert() -> None:
+    # two benchmarks, 40 questions per split each: a is right on all of x and half of y, b on
+    # all of y and half of x (train and test alike), c never
+    rows, answers = [], []
+    for split in ("train", "test"):
+        for bench, good in (("x", "a"), ("y", "b")):
+            for i in range(40):
+                qid = f"{bench}/{split}/{i}"
+                rows.append({"qid": qid, "benchmark": bench, "split": split})
+                other = "b" if good == "a" else "a"
+                answers += [(qid, good, "A", True), (qid, other, "A", i % 2 == 0),
+                            (qid, "c", "B", False)]
+    result = domain_choice_gain(_responses(answers), pd.DataFrame(rows))
+    assert result["best_single"] == "a"  # a tie on train (0.75 each), broken by name
+    assert result["per_benchmark"] == {"x": "a", "y": "b"}
+    assert result["best_single_test"] == pytest.approx(0.75)
+    assert result["per_benchmark_test"] == pytest.approx(1.0)
+    assert result["gain"] == pytest.approx(0.25) and result["n_test"] == 80
+    assert 0.1 < result["low"] < 0.25 < result["high"] <= 0.4
+    # by design (b for both) and the single expert in hindsight on test
+    fixed = domain_choice_gain(_responses(answers), pd.DataFrame(rows), assignment={"x": "b", "y": "b"},
+                               single_chosen_on="test")
+    assert fixed["per_benchmark_test"] == pytest.approx(0.75) and fixed["gain"] == pytest.approx(0.0)
+    with pytest.raises(ValueError, match="single_chosen_on"):
+        domain_choice_gain(_responses(answers), pd.DataFrame(rows), single_chosen_on="both")
 
 
 def test_study_questions_takes_samples_of_real_splits_and_every_generated_item() -> None:

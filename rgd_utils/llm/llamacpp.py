@@ -99,6 +99,8 @@ class LlamaCppBackend:
         Context size (prompt plus continuation or generated tokens).
     n_threads : int, optional
         Default :func:`default_threads`.
+    lora_path : pathlib.Path, optional
+        A LoRA adapter in GGUF form, applied to the model at full scale (a specialist).
     """
 
     def __init__(
@@ -108,8 +110,10 @@ class LlamaCppBackend:
         chat_template: bool = True,
         n_ctx: int = 4096,
         n_threads: int | None = None,
+        lora_path: Path | None = None,
     ) -> None:
         self.model_path = Path(model_path)
+        self.lora_path = Path(lora_path) if lora_path else None
         self.identity = identity
         self.chat_template = chat_template
         self.n_ctx = n_ctx
@@ -124,10 +128,12 @@ class LlamaCppBackend:
             llama_cpp = _import_llama_cpp()
             if not self.model_path.exists():
                 raise BackendError(f"model file {self.model_path} does not exist")
+            if self.lora_path and not self.lora_path.exists():
+                raise BackendError(f"LoRA adapter {self.lora_path} does not exist")
             self._llm = llama_cpp.Llama(
                 str(self.model_path), n_ctx=self.n_ctx, n_threads=self.n_threads,
                 n_threads_batch=self.n_threads, n_batch=max(CHUNKS.values()), logits_all=False,
-                verbose=False, seed=0,
+                verbose=False, seed=0, lora_path=str(self.lora_path) if self.lora_path else None,
             )
         return self._llm
 

@@ -8,6 +8,9 @@ Two kinds of entries:
   library. With ``RGD_MODEL_SOURCE=hub`` an online user takes the same model's GGUF from its
   official Hugging Face repository instead; that file has its own digest, hence its own
   cache entries.
+* **specialist** (the ``cpu-specialists`` preset): a packaged model plus a committed LoRA
+  adapter (:mod:`rgd_utils.specialists`), run by llama.cpp; its identity adds the adapter's
+  sha256, checked against its record when the model is first loaded.
 * **endpoint** (the ``paper`` preset): the paper's models, served by vLLM (or any
   OpenAI-compatible server). ``RGD_OPENAI_BASE_URL`` gives the server; a model-specific
   ``RGD_ENDPOINT_<NAME>`` (name upper-cased, non-alphanumerics as ``_``) overrides it.
@@ -114,6 +117,29 @@ def _packaged_backend(name: str) -> Callable[[], Backend]:
     return make
 
 
+def specialist_identity(name: str, data_dir: Path) -> dict:
+    """Identity of a specialist: its base model's, plus its adapter's recorded sha256."""
+    from rgd_utils.specialists import get_specialist
+    from rgd_utils.specialists.store import read_record
+
+    record = read_record(name, data_dir)
+    return {**packaged_identity(get_specialist(name).base), "lora": record["sha256"]}
+
+
+def _specialist_backend(name: str, data_dir: Path) -> Callable[[], Backend]:
+    from rgd_utils.specialists import get_specialist
+    from rgd_utils.specialists.store import verified_adapter
+
+    base = packaged.get_model(get_specialist(name).base)
+
+    def make() -> Backend:
+        adapter, _ = verified_adapter(name, data_dir)
+        return LlamaCppBackend(_gguf_path(base), specialist_identity(name, data_dir),
+                               chat_template=base.chat_template, lora_path=adapter)
+
+    return make
+
+
 def _endpoint_backend(name: str) -> tuple[dict, Callable[[], Backend]]:
     model = PAPER_MODELS[name]
     identity = {"endpoint_model": model.model_id, "backend": "openai-compatible"}
@@ -127,18 +153,25 @@ def _endpoint_backend(name: str) -> tuple[dict, Callable[[], Backend]]:
 
 
 def model_names() -> list[str]:
-    """Every registered model: the packaged ones, then the paper's."""
-    return [*packaged.model_names(), *PAPER_MODELS]
+    """Every registered model: the packaged ones, the specialists, then the paper's."""
+    from rgd_utils.specialists import SPECIALISTS
+
+    return [*packaged.model_names(), *SPECIALISTS, *PAPER_MODELS]
 
 
 def n_params(name: str) -> int:
-    """Parameter count of a registered model (the cost proxy's size term)."""
+    """Parameter count of a registered model (the cost proxy's size term; a specialist counts
+    as its base model, its adapter adds under 1%)."""
+    from rgd_utils.specialists import SPECIALISTS
+
     if name in PAPER_MODELS:
         return PAPER_MODELS[name].n_params
+    if name in SPECIALISTS:
+        return packaged.get_model(SPECIALISTS[name].base).n_params
     return packaged.get_model(name).n_params
 
 
-def load_model(name: str, cache: LLMCache) -> CachedLLM:
+def load_model(name: str, cache: LLMCache, data_dir: Path | None = None) -> CachedLLM:
     """A registered model behind the cache; nothing is loaded until the first cache miss.
 
     Parameters
@@ -147,6 +180,9 @@ def load_model(name: str, cache: LLMCache) -> CachedLLM:
         A name of :func:`model_names`.
     cache : LLMCache
         The cache (its mode decides whether a miss computes or fails).
+    data_dir : pathlib.Path, optional
+        Where the specialists' adapters are committed (``<data_dir>/specialists``); default:
+        the cache folder's parent (``data/``).
 
     Returns
     -------
@@ -158,4 +194,11 @@ def load_model(name: str, cache: LLMCache) -> CachedLLM:
     if name in packaged.MODELS:
         return CachedLLM(name, packaged_identity(name), _packaged_backend(name), cache,
                          chat=packaged.get_model(name).chat_template)
+    from rgd_utils.specialists import SPECIALISTS
+
+    if name in SPECIALISTS:
+        data_dir = Path(data_dir) if data_dir is not None else Path(cache.root).parent
+        return CachedLLM(name, specialist_identity(name, data_dir),
+                         _specialist_backend(name, data_dir), cache,
+                         chat=packaged.get_model(SPECIALISTS[name].base).chat_template)
     raise KeyError(f"unknown model {name!r}; registered: {', '.join(model_names())}")
