@@ -15,11 +15,11 @@ from __future__ import annotations
 from .base import Router, RoutingData, rank_scores, unit_norm
 from .cascal import CASCAL, CASCALGT, Centroid
 from .query_answer import ClusterRouter, CorrectnessClassifierRouter, KNNRouter
-from .query_only import ConsensusKNNRouter, SmoothieRouter
+from .query_only import ConsensusKNNRouter, LabelFreeKNNRouter, SmoothieRouter
 from .references import BestPerSubjectRouter, BestSingleRouter, OracleRouter, RandomRouter
 
 __all__ = [
     "CASCAL", "CASCALGT", "BestPerSubjectRouter", "BestSingleRouter", "Centroid", "ClusterRouter",
-    "ConsensusKNNRouter", "CorrectnessClassifierRouter", "KNNRouter", "OracleRouter",
+    "ConsensusKNNRouter", "CorrectnessClassifierRouter", "KNNRouter", "LabelFreeKNNRouter", "OracleRouter",
     "RandomRouter", "Router", "RoutingData", "SmoothieRouter", "rank_scores", "unit_norm",
 ]

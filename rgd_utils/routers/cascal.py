@@ -32,6 +32,7 @@ from sklearn.cluster import AgglomerativeClustering, KMeans
 from sklearn.exceptions import ConvergenceWarning
 
 from ..consensus import RobustZ, consensus_from_confidence, majority_agreement
+from ..label_free import ESTIMATORS, estimate_correctness
 from .base import Router, RoutingData, unit_norm
 
 _TOP = 3  # size of the top model sets compared when pruning (§5.6.3)
@@ -146,6 +147,15 @@ class CASCAL(Router):
         The blend weight grows linearly from 0 to 1 over this distance past the threshold.
     consensus_version : {"softmax", "sum"}, default "softmax"
         Consensus score of :func:`rgd_utils.consensus.consensus_scores`.
+    correctness : str, default "consensus"
+        How each model's correctness on a train query is estimated without labels.
+        ``"consensus"``: the paper's (majority agreement for proficiency, consensus scores for
+        rankings). Any estimator of :data:`rgd_utils.label_free.ESTIMATORS` (``"majority"``,
+        ``"dawid-skene"``, ``"one-coin"``, ``"spectral"``), fitted per subject, replaces both
+        [OURS, "CASCAL-DS"]: a model is proficient on a query when its answer is the
+        estimator's most likely right letter and that letter's posterior is at least
+        ``min_consensus`` (the posterior is the query's weight), and clusters rank models by
+        their mean estimated probability of being right.
     random_state : int, default 0
         Seed of k-means, of the replacement of answers outside A–T, and of the rank tie-break.
     n_jobs : int, default 1
@@ -198,6 +208,7 @@ class CASCAL(Router):
         distance_threshold: float = 0.5,
         fallback_ramp: float = 0.2,
         consensus_version: str = "softmax",
+        correctness: str = "consensus",
         random_state: int = 0,
         n_jobs: int = 1,
     ) -> None:
@@ -220,6 +231,7 @@ class CASCAL(Router):
         self.distance_threshold = distance_threshold
         self.fallback_ramp = fallback_ramp
         self.consensus_version = consensus_version
+        self.correctness = correctness
         self.random_state = random_state
         self.n_jobs = n_jobs
 
@@ -233,14 +245,22 @@ class CASCAL(Router):
         proficient : array of shape (n, m), bool
         weight : array of shape (n,), float
         """
-        in_majority, agreement = majority_agreement(train.choices)
+        if self.correctness == "consensus":
+            in_majority, agreement = majority_agreement(train.choices)
+        else:
+            estimate, agreement = estimate_correctness(train.choices, train.subjects, self.correctness)
+            in_majority = estimate == agreement[:, None]  # the most likely right letter; NaN never
         if not self.weighted:
             return in_majority, np.ones(train.n_queries)
         return in_majority & (agreement >= self.min_consensus)[:, None], agreement
 
     def _signal(self, train: RoutingData) -> np.ndarray:
         """``(n, m)`` per-query model signal averaged into rankings (NaN = not counted): the
-        consensus score, 0 where the model gave no answer."""
+        consensus score (or the estimated probability of being right), 0 where the model gave
+        no answer."""
+        if self.correctness != "consensus":
+            return np.nan_to_num(estimate_correctness(train.choices, train.subjects,
+                                                      self.correctness)[0], nan=0.0)
         consensus = consensus_from_confidence(train.choices, train.confidence, self.scaler_,
                                               self.consensus_version, self.random_state)
         return np.nan_to_num(consensus, nan=0.0)
@@ -264,6 +284,9 @@ class CASCAL(Router):
         if self.clustering not in ("kmeans", "agglomerative"):
             raise ValueError(f"clustering must be 'kmeans' or 'agglomerative', "
                              f"got {self.clustering!r}")
+        if self.correctness not in ("consensus", *ESTIMATORS):
+            raise ValueError(f"correctness must be 'consensus' or one of {sorted(ESTIMATORS)}, "
+                             f"got {self.correctness!r}")
         self._check_train(train)
         if not majority_agreement(train.choices)[0].any():
             raise ValueError("no model answered any train query (all choices are None): "

@@ -3,7 +3,9 @@
 queries (:class:`~rgd_utils.routers.query_answer.NeighbourMeanRouter`):
 
 * :class:`ConsensusKNNRouter` — each model's consensus score (PAPER.md §5.1–5.2);
-* :class:`SmoothieRouter` — Smoothie-Train (Guha et al. 2024) on one-hot answers.
+* :class:`SmoothieRouter` — Smoothie-Train (Guha et al. 2024) on one-hot answers;
+* :class:`LabelFreeKNNRouter` — each model's estimated probability of being right, from an
+  unsupervised ensemble estimator fitted per subject (:mod:`rgd_utils.label_free`) [OURS].
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..consensus import RobustZ, consensus_from_confidence
+from ..label_free import ESTIMATORS, estimate_correctness
 from .base import RoutingData
 from .query_answer import NeighbourMeanRouter
 
@@ -143,3 +146,43 @@ class SmoothieRouter(NeighbourMeanRouter):
 
     def _targets(self, train: RoutingData) -> np.ndarray:
         return 1.0 - triplet_errors(train.choices) / 2.0
+
+
+class LabelFreeKNNRouter(NeighbourMeanRouter):
+    """Mean estimated probability that each model is right, over the nearest train queries.
+
+    The estimate comes from an unsupervised ensemble estimator (Dawid–Skene, its one-coin form,
+    the spectral meta-learner, or the majority vote) fitted on each subject's train answers
+    (:func:`rgd_utils.label_free.estimate_correctness`); no label is read. A model that gave no
+    answer to a train query scores 0 there.
+
+    Parameters
+    ----------
+    estimator : str, default "dawid-skene"
+        A name of :data:`rgd_utils.label_free.ESTIMATORS`.
+    n_neighbors : int, default 10
+    metric : str, default "cosine"
+        See :class:`~rgd_utils.routers.query_answer.NeighbourMeanRouter`.
+
+    Attributes
+    ----------
+    models_, targets_, neighbors_
+        As in the base class; ``targets_`` holds the estimated probabilities.
+    """
+
+    uses_labels = False
+
+    def __init__(self, estimator: str = "dawid-skene", n_neighbors: int = 10,
+                 metric: str = "cosine") -> None:
+        super().__init__(n_neighbors=n_neighbors, metric=metric)
+        self.estimator = estimator
+
+    def fit(self, train: RoutingData) -> LabelFreeKNNRouter:
+        """Estimate the train queries' correctness, index them; return ``self``."""
+        if self.estimator not in ESTIMATORS:
+            raise ValueError(f"unknown estimator {self.estimator!r}; choose one of {sorted(ESTIMATORS)}")
+        return super().fit(train)
+
+    def _targets(self, train: RoutingData) -> np.ndarray:
+        estimate, _ = estimate_correctness(train.choices, train.subjects, self.estimator)
+        return np.nan_to_num(estimate, nan=0.0)
