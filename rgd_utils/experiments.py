@@ -51,6 +51,7 @@ from .routers import (
     ConsensusKNNRouter,
     CorrectnessClassifierRouter,
     KNNRouter,
+    LabelFreeKNNRouter,
     Router,
     RoutingData,
     SmoothieRouter,
@@ -68,6 +69,7 @@ FAMILIES: dict[str, str] = {
     "kNN": "query-answer", "Avengers-cluster": "query-answer",
     "classifier-logistic": "query-answer", "CASCAL-GT": "query-answer",
     "consensus-kNN": "query-only", "Smoothie-Train": "query-only", "CASCAL": "query-only",
+    "DS-kNN": "query-only",
     "random": "reference", "best-single": "reference", "pool-vote": "reference",
     "best-per-subject": "reference", "oracle": "reference",
 }
@@ -94,6 +96,10 @@ CASCAL_ABLATIONS: dict[str, dict[str, object]] = {
     "CASCAL[min_consensus=0.7]": {"min_consensus": 0.7},
     "CASCAL[agglomerative]": {"clustering": "agglomerative"},
     "CASCAL[consensus=sum]": {"consensus_version": "sum"},
+    # CASCAL-DS [OURS]: a label-free estimator in place of the majority's consensus
+    "CASCAL[correctness=dawid-skene]": {"correctness": "dawid-skene"},
+    "CASCAL[correctness=one-coin]": {"correctness": "one-coin"},
+    "CASCAL[correctness=spectral]": {"correctness": "spectral"},
 }
 
 #: Given the train data of one (benchmark, source), the named unfitted routers to evaluate, in
@@ -146,7 +152,8 @@ def capped_clusters(n_queries: int, n_clusters: int = 64, min_per_cluster: int =
 
 def baseline_routers(seed: int = 0) -> RouterSet:
     """The routers of notebook 05: query-answer (kNN, Avengers-style clusters, logistic
-    correctness classifier, CASCAL-GT) then query-only (consensus kNN, Smoothie-Train, CASCAL),
+    correctness classifier, CASCAL-GT) then query-only (consensus kNN, Smoothie-Train, Dawid–Skene
+    kNN, CASCAL),
     with default parameters and ``random_state=seed`` where they have one.
 
     Returns
@@ -163,6 +170,7 @@ def baseline_routers(seed: int = 0) -> RouterSet:
             "CASCAL-GT": CASCALGT(random_state=seed),
             "consensus-kNN": ConsensusKNNRouter(),
             "Smoothie-Train": SmoothieRouter(),
+            "DS-kNN": LabelFreeKNNRouter("dawid-skene"),
             "CASCAL": CASCAL(random_state=seed),
         }
     return build
@@ -594,6 +602,62 @@ def reliability_curve(calibration: pd.DataFrame, n_bins: int = 10) -> pd.DataFra
                      "accuracy": float(correct.mean()), "n": int(correct.size),
                      "low": low, "high": high})
     return pd.DataFrame(rows)
+
+
+#: The label-free correctness estimates compared by :func:`estimator_quality`: CASCAL's
+#: consensus score first (the reference), then :data:`rgd_utils.label_free.ESTIMATORS`.
+CONSENSUS_ESTIMATE = "consensus (CASCAL)"
+
+
+def estimator_quality(data: RoutingData, n_boot: int = 200, random_state: int = 0) -> pd.DataFrame:
+    """How well each label-free estimate predicts correctness, against CASCAL's consensus.
+
+    Every estimate is computed without labels (CASCAL's consensus score, and each estimator of
+    :data:`rgd_utils.label_free.ESTIMATORS` fitted per subject); the labels of ``data`` are read
+    only to score them.
+
+    Parameters
+    ----------
+    data : RoutingData
+        Labelled queries (e.g. the real train split).
+    n_boot : int, default 200
+        Bootstrap resamples of the queries for the AUROC difference.
+    random_state : int, default 0
+        Seed of the consensus and of the bootstrap.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per estimate: ``estimate, auroc, ece, brier, n`` (answered pairs), and
+        ``auroc_gain, gain_low, gain_high``: its AUROC minus the consensus score's, with a 95%
+        paired bootstrap interval over queries (0 for the consensus row itself). ECE and Brier
+        treat the consensus score as a probability, which it is not (softmax over 20 letters).
+    """
+    from .label_free import ESTIMATORS, correctness_quality, estimate_correctness
+
+    correct = data.correct()
+    estimates = {CONSENSUS_ESTIMATE: consensus_from_confidence(
+        data.choices, data.confidence, RobustZ().fit(data.confidence), "softmax", random_state)}
+    estimates.update({name: estimate_correctness(data.choices, data.subjects, name)[0]
+                      for name in ESTIMATORS})
+    rng = np.random.default_rng(random_state)
+    samples = [rng.integers(data.n_queries, size=data.n_queries) for _ in range(n_boot)]
+
+    def auroc(estimate: np.ndarray, rows: np.ndarray) -> float:
+        p, y = estimate[rows].ravel(), correct[rows].ravel()
+        keep = ~np.isnan(p)
+        return float(roc_auc_score(y[keep], p[keep])) if 0 < y[keep].sum() < keep.sum() else np.nan
+
+    reference = [auroc(estimates[CONSENSUS_ESTIMATE], rows) for rows in samples]
+    base = correctness_quality(estimates[CONSENSUS_ESTIMATE], correct)["auroc"]
+    out = []
+    for name, estimate in estimates.items():
+        quality = correctness_quality(estimate, correct)
+        gains = np.array([auroc(estimate, rows) - ref for rows, ref in zip(samples, reference)])
+        low, high = np.nanpercentile(gains, [2.5, 97.5]) if np.isfinite(gains).any() else (np.nan, np.nan)
+        out.append({"estimate": name, **quality, "auroc_gain": quality["auroc"] - base,
+                    "gain_low": float(low), "gain_high": float(high)})
+    return pd.DataFrame(out)
 
 
 def consensus_auroc(calibration: pd.DataFrame) -> float:

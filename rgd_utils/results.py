@@ -297,7 +297,7 @@ def _se(rows: pd.DataFrame) -> np.ndarray:
     return ((rows["high"] - rows["low"]) / (2 * _Z)).to_numpy()
 
 
-def _verdict(low: float, high: float, n_ok: bool = True) -> str:
+def verdict(low: float, high: float, n_ok: bool = True) -> str:
     """Holds when the interval is above 0, does not hold when below, else inconclusive."""
     if not n_ok or not np.isfinite([low, high]).all():
         return "not measured"
@@ -311,7 +311,7 @@ def _verdict(low: float, high: float, n_ok: bool = True) -> str:
 def _claim(claim: str, measure: str, estimate: float, se: float, evidence: str) -> dict:
     low, high = estimate - _Z * se, estimate + _Z * se
     return {"claim": claim, "measure": measure, "estimate": estimate, "low": low, "high": high,
-            "verdict": _verdict(low, high), "evidence": evidence}
+            "verdict": verdict(low, high), "evidence": evidence}
 
 
 def _family_mean(average: pd.DataFrame, family: str, source: str, k: int

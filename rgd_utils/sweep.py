@@ -22,7 +22,13 @@ import pandas as pd
 
 from .config import GeneratorSpec
 from .experiments import RouterSet, macro_average, router_family, run_routers
-from .routers import ConsensusKNNRouter, CorrectnessClassifierRouter, KNNRouter, SmoothieRouter
+from .routers import (
+    ConsensusKNNRouter,
+    CorrectnessClassifierRouter,
+    KNNRouter,
+    LabelFreeKNNRouter,
+    SmoothieRouter,
+)
 from .simulate import OPTION_LETTERS, SimConfig, SimGenerator
 from .study import Study, simulated_study
 
@@ -86,12 +92,14 @@ def relabelled_study(label_noises: Sequence[float] = LABEL_NOISES,
 
 def sweep_routers(seed: int = 0) -> RouterSet:
     """The sweep's routers: kNN and the logistic correctness classifier (query-answer), consensus
-    kNN and Smoothie-Train (query-only); the clustering routers are left out for time."""
+    kNN, Smoothie-Train and Dawid–Skene kNN (query-only); the clustering routers are left out
+    for time."""
     return lambda train: {
         "kNN": KNNRouter(),
         "classifier-logistic": CorrectnessClassifierRouter("logistic", random_state=seed),
         "consensus-kNN": ConsensusKNNRouter(),
         "Smoothie-Train": SmoothieRouter(),
+        "DS-kNN": LabelFreeKNNRouter("dawid-skene"),
     }
 
 

@@ -66,3 +66,15 @@ def test_the_default_is_unchanged() -> None:
     train, test = biased_pool(seed=1).without_labels(), biased_pool(seed=2)
     assert np.array_equal(CASCAL().fit(train).scores(test),
                           CASCAL(correctness="consensus").fit(train).scores(test))
+
+
+def test_estimator_quality_table_against_the_consensus() -> None:
+    from rgd_utils.experiments import CONSENSUS_ESTIMATE, estimator_quality
+
+    table = estimator_quality(biased_pool(seed=3), n_boot=50).set_index("estimate")
+    assert list(table.index) == [CONSENSUS_ESTIMATE, "majority", "dawid-skene", "one-coin", "spectral"]
+    assert table.loc[CONSENSUS_ESTIMATE, "auroc_gain"] == 0
+    assert (table["n"] == 600 * 6).all()
+    ds = table.loc["dawid-skene"]
+    assert ds["auroc"] > table.loc[CONSENSUS_ESTIMATE, "auroc"] + 0.1 and ds["gain_low"] > 0
+    assert table.loc["spectral", "gain_high"] < 0.05  # fooled by the three "A" models, like the majority

@@ -35,7 +35,7 @@ def test_relabelling_keeps_the_items_and_corrupts_a_nested_share_of_labels():
 def test_query_only_routers_are_flat_along_label_noise_and_query_answer_ones_fall():
     sweep = generator_quality_sweep((0.0, 1.0), (0.8,), scale=0.05, seed=0)
     accuracy = sweep.pivot_table(index="router", columns="label_noise", values="accuracy")
-    for router in ("consensus-kNN", "Smoothie-Train"):
+    for router in ("consensus-kNN", "Smoothie-Train", "DS-kNN"):
         assert accuracy.loc[router, 0.0] == accuracy.loc[router, 1.0]
     for router in ("kNN", "classifier-logistic"):  # every label wrong: they route worse
         assert accuracy.loc[router, 1.0] < accuracy.loc[router, 0.0]
