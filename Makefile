@@ -80,7 +80,7 @@ help: ## Show the targets
 	@$(foreach nb,$(NOTEBOOKS),echo "    make $(call stage,$(nb))	($(nb))";)
 	@$(if $(strip $(PENDING)),echo "  left out until their LLM data are complete (run them with PENDING=): $(notdir $(PENDING))")
 	@echo
-	@echo "  variables: PRESET=cpu|paper|sim  LLM_CACHE=replay|readwrite  PYTHON=$(PYTHON)  OUT=$(OUT)"
+	@echo "  variables: PRESET=cpu|cpu-specialists|paper|sim  LLM_CACHE=replay|readwrite  PYTHON=$(PYTHON)  OUT=$(OUT)"
 	@echo "             DATA_DIR=$(DATA_DIR)  FIGURES_DIR=$(FIGURES_DIR)  RESULTS_DIR=$(RESULTS_DIR)"
 
 # ---------------------------------------------------------------------------------------------
