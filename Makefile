@@ -58,7 +58,7 @@ PACKAGE   := $(shell find rgd_utils -name '*.py' 2>/dev/null)
 # Stage name of a notebook: notebooks/00_data.ipynb -> data
 stage = $(shell echo $(basename $(notdir $(1))) | cut -d_ -f2-)
 
-.PHONY: help all sim-study sim-notebooks test test-all smoke lab llm specialists report clean distclean venv $(foreach nb,$(NOTEBOOKS),$(call stage,$(nb)))
+.PHONY: help all sim-study sim-notebooks test test-all test-slow smoke lab llm specialists report clean distclean venv $(foreach nb,$(NOTEBOOKS),$(call stage,$(nb)))
 
 help: ## Show the targets
 	@echo "rgd: Routing with Generated Data, a reproducible study"
@@ -67,6 +67,7 @@ help: ## Show the targets
 	@$(if $(WITH_SIM),echo "                   (first the simulated world, PRESET=sim, into $(SIM_OUT)/; WITH_SIM= skips it)")
 	@echo "  make test         run the test suite (fast tests; about 2 minutes after the environment exists)"
 	@echo "  make test-all     run every test, including the ones marked slow"
+	@echo "  make test-slow    run only the tests marked slow (CI runs them after make test)"
 	@echo "  make smoke        run every notebook with small parameters into runs/smoke/ (a few minutes)"
 	@echo "  make lab          open the notebooks in JupyterLab"
 	@echo "  make llm          install what computing new LLM calls needs (llama.cpp, model weights)"
@@ -202,6 +203,9 @@ test: $(STAMP) $(LLM_TEST_STAMP)
 
 test-all: $(STAMP) $(LLM_TEST_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-slow: $(STAMP) $(LLM_TEST_STAMP)
+	$(PY) -m pytest -m slow $(PYTEST_ARGS)
 
 lab: $(LAB_STAMP)
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks

@@ -2,11 +2,19 @@
 accuracy–cost curve it traces, and the area under that curve (RouterBench's AIQ).
 
 The cost of sending query ``i`` to model ``j`` is a proxy: the model's parameters times the
-query's tokens (:func:`query_costs`); a price table can replace it for hosted models. For a
-router with scores ``s`` (higher is better), the trade-off ``λ`` routes each query to
-``argmax_j  s_ij - λ · c_ij / max(c)``: ``λ = 0`` is the router as it is, a large ``λ`` sends
-every query to the cheapest model. Scores are first rescaled per query to [0, 1], so that one
-``λ`` grid suits routers whose scores have different ranges.
+query's prompt tokens (:func:`query_costs`, :func:`study_costs`); a price table can replace it
+for hosted models. The study's answers are scored, not generated (letter and cloze modes), so
+prompt tokens are the tokens a model reads; tokens are counted as characters / 4
+(:data:`CHARS_PER_TOKEN`), which only scales queries against each other. Costs are reported
+relative to the costliest pool model (its mean cost per query is 1).
+
+For a router with scores ``s`` (higher is better), the trade-off ``λ`` routes each query to
+``argmax_j  s_ij - λ · c_ij / max(c)``: ``λ = 0`` is the router as it is (ties go to the cheaper
+model), a large ``λ`` sends every query to the cheapest model. Scores are first rescaled per
+query to [0, 1], so that one ``λ`` grid suits routers whose scores have different ranges.
+The accuracy–cost curve's area between the cheapest and the costliest single model
+(:func:`curve_area`, RouterBench's AIQ) summarises a router in one number
+(:func:`area_with_interval`, with a bootstrap interval over queries).
 """
 
 from __future__ import annotations
@@ -16,6 +24,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+#: Characters per token of the token proxy (a rule of thumb for English BPE tokenizers).
+CHARS_PER_TOKEN = 4.0
 #: The trade-offs of :func:`accuracy_cost_curve` by default: 0, then log-spaced up to 100.
 DEFAULT_TRADE_OFFS = np.concatenate([[0.0], np.logspace(-3, 2, 41)])
 
@@ -34,6 +44,61 @@ def query_costs(n_params: Sequence[float], n_tokens: Sequence[float]) -> np.ndar
     if (params <= 0).any() or (tokens <= 0).any():
         raise ValueError("parameters and tokens must be positive")
     return tokens[:, None] * params[None, :]
+
+
+def prompt_tokens(questions: pd.DataFrame) -> np.ndarray:
+    """``(n,)`` token proxy of each question's prompt: characters of its stem and options / 4.
+
+    Parameters
+    ----------
+    questions : pandas.DataFrame
+        DESIGN.md questions (``question``, ``options``).
+    """
+    chars = [len(q) + sum(len(o) for o in opts)
+             for q, opts in zip(questions["question"], questions["options"])]
+    return np.maximum(np.ceil(np.asarray(chars, dtype=float) / CHARS_PER_TOKEN), 1.0)
+
+
+def expert_sizes(experts: Sequence[str]) -> np.ndarray:
+    """``(m,)`` parameters of each pool expert (``"<model>:<mode>"``), the cost proxy's size term.
+
+    Registered models take their registry size (:func:`rgd_utils.llm.registry.n_params`). A
+    simulated model ``sim-<pool>-<i>`` has no size; it borrows the size of the paper's
+    ``pool-<pool>`` model in the same position, so that the simulated pools cost what the
+    paper's do (the simulated world's skills do not depend on size).
+    """
+    from rgd_utils.llm.registry import PAPER_MODELS, n_params
+    from rgd_utils.responses import Expert
+
+    sizes = []
+    for name in experts:
+        model = Expert.parse(name).model
+        if model.startswith("sim-"):
+            pool, position = model.removeprefix("sim-").rsplit("-", 1)
+            paper = [m.n_params for m in PAPER_MODELS.values() if m.role == f"pool-{pool}"]
+            if not 1 <= int(position) <= len(paper):
+                raise ValueError(f"simulated model {model!r} has no paper counterpart in "
+                                 f"pool-{pool} ({len(paper)} models)")
+            sizes.append(paper[int(position) - 1])
+        else:
+            try:
+                sizes.append(n_params(model))
+            except (KeyError, ValueError) as error:
+                raise ValueError(f"no parameter count for model {model!r} (expert {name!r}): "
+                                 f"register it (rgd_utils.llm.registry), or measure without "
+                                 f"costs (run_routers(..., costs=False))") from error
+    return np.asarray(sizes, dtype=float)
+
+
+def study_costs(questions: pd.DataFrame, experts: Sequence[str]) -> np.ndarray:
+    """``(n, m)`` cost of each question for each expert, relative to the costliest expert.
+
+    Parameters × prompt tokens (:func:`query_costs`, :func:`prompt_tokens`,
+    :func:`expert_sizes`), divided by the costliest expert's mean over the questions, so that
+    the costliest expert alone costs 1 per query.
+    """
+    costs = query_costs(expert_sizes(experts), prompt_tokens(questions))
+    return costs / costs.mean(axis=0).max()
 
 
 def _rescaled(scores: np.ndarray) -> np.ndarray:
@@ -79,14 +144,25 @@ def accuracy_cost_curve(
     pandas.DataFrame
         ``trade_off, accuracy, cost`` (mean cost per query), one row per ``λ``.
     """
-    correct = np.asarray(correct, dtype=bool)
-    rows = np.arange(len(correct))
-    out = []
-    for trade_off in trade_offs:
-        chosen = cost_aware_choice(scores, costs, float(trade_off))
-        out.append({"trade_off": float(trade_off), "accuracy": float(correct[rows, chosen].mean()),
-                    "cost": float(np.asarray(costs)[rows, chosen].mean())})
-    return pd.DataFrame(out)
+    choices = trade_off_choices(scores, costs, trade_offs)
+    accuracy, cost = _operating_points(choices, correct, costs)
+    return pd.DataFrame({"trade_off": np.asarray(trade_offs, dtype=float), "accuracy": accuracy,
+                         "cost": cost})
+
+
+def trade_off_choices(scores: np.ndarray, costs: np.ndarray,
+                      trade_offs: Sequence[float] = DEFAULT_TRADE_OFFS) -> np.ndarray:
+    """``(L, n)`` model index per trade-off and query (:func:`cost_aware_choice` at each ``λ``)."""
+    return np.stack([cost_aware_choice(scores, costs, float(t)) for t in trade_offs])
+
+
+def _operating_points(choices: np.ndarray, correct: np.ndarray, costs: np.ndarray,
+                      rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Accuracy and mean cost ``(L,)`` of each row of ``choices`` over the queries ``rows``."""
+    correct, costs = np.asarray(correct, dtype=float), np.asarray(costs, dtype=float)
+    rows = np.arange(correct.shape[0]) if rows is None else rows
+    picked = np.asarray(choices)[:, rows]
+    return correct[rows, picked].mean(axis=1), costs[rows, picked].mean(axis=1)
 
 
 def _upper_hull(points: np.ndarray) -> np.ndarray:
@@ -125,7 +201,49 @@ def curve_area(cost: Sequence[float], accuracy: Sequence[float], cost_range: tup
     if not high > low:
         raise ValueError(f"cost_range must be increasing, got {cost_range}")
     hull = _upper_hull(np.column_stack([np.asarray(cost, float), np.asarray(accuracy, float)]))
-    grid = np.linspace(low, high, 2001)
-    values = np.interp(grid, hull[:, 0], hull[:, 1], left=0.0, right=hull[-1, 1])
-    values[grid < hull[0, 0]] = 0.0
-    return float(np.trapezoid(values, grid) / (high - low))
+    start = max(low, hull[0, 0])
+    if start >= high:
+        return 0.0
+    # the envelope is piecewise linear on [start, high]: the trapezoid rule on its corners is exact
+    corners = np.unique(np.concatenate([[start, high], hull[:, 0]]))
+    corners = corners[(corners >= start) & (corners <= high)]
+    values = np.interp(corners, hull[:, 0], hull[:, 1], right=hull[-1, 1])
+    return float(np.trapezoid(values, corners) / (high - low))
+
+
+def area_with_interval(
+    choices: np.ndarray, correct: np.ndarray, costs: np.ndarray, cost_range: tuple[float, float],
+    n_boot: int = 200, level: float = 0.95, random_state: int = 0,
+) -> tuple[float, float, float]:
+    """AIQ of a policy and its percentile bootstrap interval over queries.
+
+    Parameters
+    ----------
+    choices : array of shape (L, n), int
+        The model of each query at each operating point (:func:`trade_off_choices`; one row
+        for a single model).
+    correct, costs : arrays of shape (n, m)
+        Correctness and cost of each (query, model).
+    cost_range : (float, float)
+        The budgets averaged over (fixed across resamples).
+    n_boot : int, default 200
+        Resamples of the queries.
+    level : float, default 0.95
+        Coverage of the interval.
+    random_state : int, default 0
+        Seed of the resampling.
+
+    Returns
+    -------
+    (float, float, float)
+        The area and the interval's ends.
+    """
+    choices = np.atleast_2d(np.asarray(choices))
+    area = curve_area(*_operating_points(choices, correct, costs)[::-1], cost_range)
+    rng = np.random.default_rng(random_state)
+    n = choices.shape[1]
+    areas = [curve_area(*_operating_points(choices, correct, costs, rng.integers(n, size=n))[::-1],
+                        cost_range) for _ in range(n_boot)]
+    tail = 100 * (1 - level) / 2
+    low, high = np.percentile(areas, [tail, 100 - tail])
+    return area, float(low), float(high)

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .consensus import RobustZ, majority_agreement
+from .cost import area_with_interval, trade_off_choices
 from .routers.base import Router, RoutingData, rank_scores
 
 #: Queries resampled per chunk in the bootstrap (bounds memory at ``_CHUNK * n`` indices).
@@ -322,7 +323,7 @@ def routing_shares(ranks_or_routes: np.ndarray, n_models: int) -> np.ndarray:
 
 def evaluate_router(
     router: Router, train: RoutingData, test: RoutingData, ks: tuple[int, ...] = (1, 3),
-    reference_train: RoutingData | None = None,
+    reference_train: RoutingData | None = None, costs: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Fit a router on ``train`` and score its routing on ``test``, against the references.
 
@@ -341,6 +342,11 @@ def evaluate_router(
     reference_train : RoutingData, optional
         Labelled data the best single model is chosen on (default ``train``). Pass the real
         train split when ``train`` is generated: the reference is the best model on real data.
+    costs : array of shape (n_test, m), optional
+        Cost of each test (query, model) (:func:`rgd_utils.cost.study_costs`). Given, each row
+        has ``cost`` (mean cost per query of the ``k`` routed models), and the k = 1 row the
+        area of the router's accuracy–cost curve (:func:`rgd_utils.cost.area_with_interval`,
+        between the cheapest and the costliest single model) as ``aiq, aiq_low, aiq_high``.
 
     Returns
     -------
@@ -349,7 +355,7 @@ def evaluate_router(
         resampling seeded with the router's ``random_state``, the run's seed),
         ``gain_best_single`` (accuracy minus the best train model's test accuracy),
         ``gain_random`` (minus :func:`random_expected_accuracy`), ``gap_oracle`` (oracle
-        accuracy minus accuracy).
+        accuracy minus accuracy), and with ``costs`` the cost columns.
     """
     router.fit(train if router.uses_labels else train.without_labels())
     scores = router.scores(test)
@@ -366,4 +372,20 @@ def evaluate_router(
                      "n": correct.size, "low": low, "high": high,
                      "gain_best_single": accuracy - single, "gain_random": accuracy - random,
                      "gap_oracle": oracle - accuracy})
+        if costs is not None:
+            rows[-1].update(_cost_columns(scores, test, costs, k, router.random_state))
     return pd.DataFrame(rows)
+
+
+def _cost_columns(scores: np.ndarray, test: RoutingData, costs: np.ndarray, k: int,
+                  random_state: int) -> dict[str, float]:
+    """``cost`` of routing to the top ``k`` models; for k = 1 also the router's AIQ."""
+    top = rank_scores(scores, random_state)[:, :k]
+    found = {"cost": float(np.take_along_axis(costs, top, axis=1).sum(axis=1).mean())}
+    if k == 1:
+        single = costs.mean(axis=0)
+        aiq, low, high = area_with_interval(trade_off_choices(scores, costs), test.correct(),
+                                            costs, (single.min(), single.max()),
+                                            random_state=random_state)
+        found.update(aiq=aiq, aiq_low=low, aiq_high=high)
+    return found

@@ -5,9 +5,13 @@ else a generator's items) and scored on that benchmark's **real test split** wit
 :func:`rgd_utils.evaluation.evaluate_router`, the best single model being chosen on the real
 train split. One row per (benchmark, train source, router, k):
 
-``benchmark, pool, train_source, filter, router, k, seed, accuracy, n, low, high``
+``benchmark, pool, train_source, filter, router, k, seed, accuracy, n, low, high, cost, aiq,
+aiq_low, aiq_high``
 
-(``low``/``high``: 95% percentile bootstrap over the test queries).
+(``low``/``high``: 95% percentile bootstrap over the test queries; ``cost``: mean cost per
+query relative to the costliest pool model, :func:`rgd_utils.cost.study_costs`; ``aiq``: area
+of the top-1 accuracy–cost curve between the cheapest and the costliest single model, with its
+bootstrap interval, :func:`rgd_utils.cost.area_with_interval`; NaN where it does not apply).
 
 * :func:`run_routers` runs a set of routers (:func:`baseline_routers`, :func:`cascal_routers`,
   :func:`ablation_routers`) over benchmarks and train sources; :func:`reference_rows` gives the
@@ -34,6 +38,7 @@ from sklearn.metrics import roc_auc_score
 
 from .config import find_root
 from .consensus import RobustZ, consensus_from_confidence
+from .cost import accuracy_cost_curve, area_with_interval, study_costs
 from .evaluation import (
     bootstrap_interval,
     evaluate_router,
@@ -61,7 +66,11 @@ from .study import Study
 
 #: DESIGN.md's results schema, in column order.
 RESULT_COLUMNS: tuple[str, ...] = ("benchmark", "pool", "train_source", "filter", "router", "k",
-                                   "seed", "accuracy", "n", "low", "high")
+                                   "seed", "accuracy", "n", "low", "high", "cost", "aiq",
+                                   "aiq_low", "aiq_high")
+#: The columns of :attr:`RouterRuns.curves`.
+CURVE_COLUMNS: tuple[str, ...] = ("benchmark", "train_source", "router", "trade_off", "accuracy",
+                                  "cost")
 #: The ``pool`` value of each preset's results.
 POOLS: dict[str, str] = {"cpu": "cpu-pool", "sim": "sim-large", "paper": "paper-large"}
 #: Each router's family (ablation variants ``"CASCAL[...]"`` are CASCAL's).
@@ -276,11 +285,15 @@ class RouterRuns:
         whose top-1 model is ``model``.
     skipped : pandas.DataFrame
         ``benchmark, train_source, reason``: conditions with nothing to fit or score.
+    curves : pandas.DataFrame
+        :data:`CURVE_COLUMNS`: each router's top-1 accuracy–cost curve
+        (:func:`rgd_utils.cost.accuracy_cost_curve`), empty when costs were not asked for.
     """
 
     results: pd.DataFrame
     shares: pd.DataFrame
     skipped: pd.DataFrame
+    curves: pd.DataFrame
 
 
 def _schema(rows: list[dict], pool: str, data_filter: str, seed: int) -> pd.DataFrame:
@@ -298,6 +311,7 @@ def run_routers(
     ks: tuple[int, ...] = (1, 3),
     seed: int = 0,
     data_filter: str = "none",
+    costs: bool = True,
 ) -> RouterRuns:
     """Fit every router on every train source of every benchmark; score on the real test split.
 
@@ -317,6 +331,9 @@ def run_routers(
         The ``seed`` column (seed the routers through ``routers``).
     data_filter : str, default "none"
         The ``filter`` column (the filter applied to the train data, if any).
+    costs : bool, default True
+        Measure cost, AIQ and the accuracy–cost curves (:func:`rgd_utils.cost.study_costs`);
+        False leaves the cost columns NaN.
 
     Returns
     -------
@@ -326,7 +343,7 @@ def run_routers(
     """
     benchmarks = list(study.preset.study_benchmarks if benchmarks is None else benchmarks)
     sources = list(study.sources if sources is None else sources)
-    rows, shares, skipped = [], [], []
+    rows, shares, skipped, curves = [], [], [], []
     for benchmark in benchmarks:
         test_questions = study.test_questions(benchmark)
         real_questions = study.train_questions("real", benchmark)
@@ -336,6 +353,7 @@ def run_routers(
             continue
         test = study.routing_data(test_questions)
         real = study.routing_data(real_questions)
+        test_costs = study_costs(test_questions, study.experts) if costs else None
         for source in sources:
             questions = (real_questions if source == "real"
                          else study.train_questions(source, benchmark))
@@ -345,9 +363,14 @@ def run_routers(
                 continue
             train = study.routing_data(questions)
             for name, router in routers(train).items():
-                scored = evaluate_router(router, train, test, ks, reference_train=real)
+                scored = evaluate_router(router, train, test, ks, reference_train=real,
+                                         costs=test_costs)
                 rows += [{**row, "benchmark": benchmark, "train_source": source, "router": name}
                          for row in scored.to_dict("records")]
+                if test_costs is not None:
+                    curve = accuracy_cost_curve(router.scores(test), test.correct(), test_costs)
+                    curves.append(curve.assign(benchmark=benchmark, train_source=source,
+                                               router=name))
                 share = routing_shares(router.route(test, 1), test.n_models)
                 shares += [{"benchmark": benchmark, "train_source": source, "router": name,
                             "model": model, "share": float(s), "n": test.n_queries}
@@ -357,19 +380,31 @@ def run_routers(
         pd.DataFrame(shares, columns=["benchmark", "train_source", "router", "model", "share",
                                       "n"]),
         pd.DataFrame(skipped, columns=["benchmark", "train_source", "reason"]),
+        pd.concat(curves, ignore_index=True)[list(CURVE_COLUMNS)] if curves
+        else pd.DataFrame(columns=list(CURVE_COLUMNS)),
     )
 
 
-def _reference(name: str, k: int, correct: np.ndarray, accuracy: float | None = None) -> dict:
+def _reference(name: str, k: int, correct: np.ndarray, accuracy: float | None = None,
+               cost: float = np.nan) -> dict:
     """One reference row from per-query values (0/1, or expected correctness)."""
     values = np.asarray(correct, dtype=float)
     low, high = bootstrap_interval(values)
     return {"router": name, "k": k, "accuracy": float(values.mean()) if accuracy is None
-            else accuracy, "n": values.size, "low": low, "high": high}
+            else accuracy, "n": values.size, "low": low, "high": high, "cost": cost}
+
+
+def _single_model(name: str, j: int, test: RoutingData, costs: np.ndarray) -> dict:
+    """The reference row of pool model ``j`` alone: its accuracy, cost and AIQ (a point)."""
+    single = costs.mean(axis=0)
+    aiq, low, high = area_with_interval(np.full((1, test.n_queries), j), test.correct(), costs,
+                                        (single.min(), single.max()))
+    return {**_reference(name, 1, test.correct()[:, j], cost=float(single[j])),
+            "aiq": aiq, "aiq_low": low, "aiq_high": high}
 
 
 def reference_rows(study: Study, benchmarks: Sequence[str] | None = None,
-                   seed: int = 0) -> pd.DataFrame:
+                   seed: int = 0, costs: bool = True) -> pd.DataFrame:
     """The reference points of each benchmark's real test split (PAPER.md §4, §7).
 
     * ``random``: expected accuracy of a uniformly random model per query
@@ -382,6 +417,10 @@ def reference_rows(study: Study, benchmarks: Sequence[str] | None = None,
     * ``oracle``: any pool model right;
     * ``model:<name>``: each pool model alone.
 
+    Each policy's ``cost`` is its mean cost per query (the random model's expected one, the
+    pool vote's all models'); single models and the best-single and best-per-subject routers
+    also have an ``aiq`` (:func:`rgd_utils.cost.area_with_interval`).
+
     Parameters
     ----------
     study : Study
@@ -390,6 +429,8 @@ def reference_rows(study: Study, benchmarks: Sequence[str] | None = None,
         are left out.
     seed : int, default 0
         The ``seed`` column.
+    costs : bool, default True
+        Measure cost and AIQ (:func:`rgd_utils.cost.study_costs`); False leaves them NaN.
 
     Returns
     -------
@@ -406,16 +447,21 @@ def reference_rows(study: Study, benchmarks: Sequence[str] | None = None,
         test = study.routing_data(test_questions)
         real = study.routing_data(real_questions)
         correct = test.correct()
+        test_costs = study_costs(test_questions, study.experts) if costs else None
         found = [
-            _reference("random", 1, correct.mean(axis=1), random_expected_accuracy(test)),
-            _reference("pool-vote", 1, pool_vote_correct(test, RobustZ().fit(real.confidence))),
+            _reference("random", 1, correct.mean(axis=1), random_expected_accuracy(test),
+                       cost=np.nan if test_costs is None else float(test_costs.mean())),
+            _reference("pool-vote", 1, pool_vote_correct(test, RobustZ().fit(real.confidence)),
+                       cost=np.nan if test_costs is None else float(test_costs.sum(axis=1).mean())),
             _reference("oracle", 1, correct.any(axis=1), oracle_accuracy(test)),
-            *(_reference(f"{MODEL_PREFIX}{model}", 1, correct[:, j])
+            *(_reference(f"{MODEL_PREFIX}{model}", 1, correct[:, j]) if test_costs is None
+              else _single_model(f"{MODEL_PREFIX}{model}", j, test, test_costs)
               for j, model in enumerate(test.models)),
         ]
         for name, router, ks in (("best-single", BestSingleRouter(), (1, 3)),
                                  ("best-per-subject", BestPerSubjectRouter(), (1,))):
-            scored = evaluate_router(router, real, test, ks, reference_train=real)
+            scored = evaluate_router(router, real, test, ks, reference_train=real,
+                                     costs=test_costs)
             found += [{**row, "router": name} for row in scored.to_dict("records")]
         rows += [{**row, "benchmark": benchmark, "train_source": "real"} for row in found]
     return _schema(rows, pool_name(study.preset.name), "none", seed)
@@ -439,18 +485,28 @@ def macro_average(results: pd.DataFrame, z: float = 1.959964) -> pd.DataFrame:
     -------
     pandas.DataFrame
         :data:`RESULT_COLUMNS` rows with ``benchmark="average"``, ``n`` the total test queries,
-        ``low``/``high`` clipped to [0, 1].
+        ``low``/``high`` clipped to [0, 1]; ``cost`` and ``aiq`` (interval as the accuracy's)
+        where every benchmark has them.
     """
     keys = ["pool", "train_source", "filter", "router", "k", "seed"]
+    results = results.reindex(columns=list(RESULT_COLUMNS))  # rows measured without costs: NaN
     n_benchmarks = results["benchmark"].nunique()
     se = (results["high"] - results["low"]) / (2 * z)
-    grouped = results.assign(var=se ** 2).groupby(keys, sort=True)
+    aiq_se = (results["aiq_high"] - results["aiq_low"]) / (2 * z)
+    grouped = results.assign(var=se ** 2, aiq_var=aiq_se ** 2).groupby(keys, sort=True)
     table = grouped.agg(accuracy=("accuracy", "mean"), n=("n", "sum"), var=("var", "sum"),
                         count=("benchmark", "size")).reset_index()
+    # cost and AIQ average only where every benchmark has them (NaN otherwise)
+    table = table.join(grouped[["cost", "aiq", "aiq_var"]].agg(
+        lambda v: v.sum(min_count=len(v))).reset_index(drop=True))
     table = table[table["count"] == n_benchmarks]
     half = z * np.sqrt(table["var"]) / n_benchmarks
+    aiq_half = z * np.sqrt(table["aiq_var"]) / n_benchmarks
     table = table.assign(benchmark="average", low=(table["accuracy"] - half).clip(0, 1),
-                         high=(table["accuracy"] + half).clip(0, 1))
+                         high=(table["accuracy"] + half).clip(0, 1),
+                         cost=table["cost"] / n_benchmarks, aiq=table["aiq"] / n_benchmarks)
+    table = table.assign(aiq_low=(table["aiq"] - aiq_half).clip(0, 1),
+                         aiq_high=(table["aiq"] + aiq_half).clip(0, 1))
     return table[list(RESULT_COLUMNS)].reset_index(drop=True)
 
 
@@ -501,7 +557,7 @@ def interval_table(results: pd.DataFrame, index: str | list[str], columns: str |
 
 def sort_results(results: pd.DataFrame) -> pd.DataFrame:
     """Results rows in a fixed order (so that the same inputs give the same bytes)."""
-    return (results[list(RESULT_COLUMNS)]
+    return (results.reindex(columns=list(RESULT_COLUMNS))
             .sort_values(["benchmark", "pool", "train_source", "filter", "router", "k", "seed"],
                          kind="stable")
             .reset_index(drop=True))
@@ -513,7 +569,7 @@ def write_results(results: pd.DataFrame, results_dir: str | Path, stem: str, pre
     Parameters
     ----------
     results : pandas.DataFrame
-        :data:`RESULT_COLUMNS` rows (other columns are dropped).
+        :data:`RESULT_COLUMNS` rows (other columns are dropped, missing cost columns NaN).
     results_dir : str or pathlib.Path
         Relative paths are taken from the repository root; created if missing.
     stem : str

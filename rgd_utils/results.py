@@ -31,6 +31,11 @@ TIDY_COLUMNS: tuple[str, ...] = ("preset", *RESULT_COLUMNS)
 KEY_COLUMNS: tuple[str, ...] = ("preset", "benchmark", "pool", "train_source", "filter", "router",
                                 "k", "seed")
 _Z = 1.959964  # normal quantile of the 95% intervals
+#: Columns of :func:`cost_points`.
+COST_COLUMNS: tuple[str, ...] = ("router", "family", "train_source", "k", "cost", "accuracy",
+                                 "low", "high", "aiq", "aiq_low", "aiq_high")
+#: CASCAL with Dawid-Skene correctness (notebook 06's ablation grid).
+DAWID_SKENE_CASCAL = "CASCAL[correctness=dawid-skene]"
 
 #: PAPER.md §6.0, the seed summary's table (accuracy, %): a claim, of unclear provenance.
 PAPER_SEED_TABLE = pd.DataFrame(
@@ -78,15 +83,20 @@ def collect_results(results_dir: str | Path) -> pd.DataFrame:
     if table.empty:
         raise FileNotFoundError(f"no NN_<notebook>_<preset>.parquet results in {results_dir}; "
                                 f"run notebooks 04-06 first (make all)")
-    table = table[list(TIDY_COLUMNS)]
+    table = table.reindex(columns=list(TIDY_COLUMNS))  # files written before costs: NaN costs
     key = list(KEY_COLUMNS)
-    distinct = table.drop_duplicates()
-    clashes = distinct[distinct.duplicated(key, keep=False)]
-    if len(clashes):
+    # A notebook that does not measure costs (04's filter grid) leaves them NaN: the same result
+    # from another notebook fills them in. Any measured value that differs is a clash.
+    values = [c for c in TIDY_COLUMNS if c not in KEY_COLUMNS]
+    distinct_values = table.groupby(key, dropna=False)[values].nunique()
+    clashing = distinct_values[(distinct_values > 1).any(axis=1)].index
+    if len(clashing):
+        clashes = table.set_index(key).loc[clashing].reset_index().drop_duplicates()
         raise ValueError("notebooks disagree on the same result (same data, router and seed "
                          "should give the same numbers):\n"
                          + clashes.sort_values(key).to_string(index=False))
-    return distinct.sort_values(key, kind="stable").reset_index(drop=True)
+    merged = table.groupby(key, dropna=False, sort=False)[values].first().reset_index()
+    return merged[list(TIDY_COLUMNS)].sort_values(key, kind="stable").reset_index(drop=True)
 
 
 def write_tidy_results(results: pd.DataFrame, results_dir: str | Path) -> list[Path]:
@@ -118,7 +128,11 @@ def write_diagnostics(table: pd.DataFrame, results_dir: str | Path, stem: str,
     -------
     pathlib.Path
     """
-    folder = Path(results_dir) / "diagnostics"
+    return _write_named(table, Path(results_dir) / "diagnostics", stem, preset)
+
+
+def _write_named(table: pd.DataFrame, folder: Path, stem: str, preset: str) -> Path:
+    """Write ``table`` to ``<folder>/<stem>_<preset>.parquet`` (folder created)."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{stem}_{preset}.parquet"
     table.reset_index(drop=True).to_parquet(path, index=False)
@@ -128,6 +142,24 @@ def write_diagnostics(table: pd.DataFrame, results_dir: str | Path, stem: str,
 def read_diagnostics(results_dir: str | Path) -> pd.DataFrame:
     """Every diagnostics table of ``results_dir/diagnostics`` (with ``preset``), or empty."""
     return _read_named(Path(results_dir) / "diagnostics")
+
+
+def write_named(table: pd.DataFrame, results_dir: str | Path, kind: str, stem: str,
+                preset: str) -> Path:
+    """Write a notebook's table of one kind to ``<results_dir>/<kind>/<stem>_<preset>.parquet``.
+
+    Kinds: ``"curves"`` (:attr:`RouterRuns.curves <rgd_utils.experiments.RouterRuns>`, the
+    accuracy–cost curves of notebooks 05 and 06) and ``"label_free"``
+    (:func:`rgd_utils.experiments.estimator_quality`, notebook 06); notebook 07 reads them with
+    :func:`read_named`.
+    """
+    return _write_named(table, Path(results_dir) / kind, stem, preset)
+
+
+def read_named(results_dir: str | Path, kind: str) -> pd.DataFrame:
+    """Every table of ``<results_dir>/<kind>`` (with ``preset``; a row written by two notebooks
+    appears once), or empty."""
+    return _read_named(Path(results_dir) / kind).drop_duplicates(ignore_index=True)
 
 
 def source_order(preset: str) -> list[str]:
@@ -220,13 +252,14 @@ def ablation_table(results: pd.DataFrame, preset: str) -> pd.DataFrame:
 
 def cost_points(results: pd.DataFrame, preset: str,
                 sources: Sequence[str] | None = None) -> pd.DataFrame:
-    """Accuracy against a cost proxy, the number of pool models called per query, on the
-    average over benchmarks (unfiltered train data).
+    """Accuracy, cost and accuracy–cost area (AIQ) of each policy, on the average over
+    benchmarks (unfiltered train data; ablation variants left out).
 
-    Each model alone and every top-1 router call one model, the top-3 vote three, the whole
-    pool's vote every model (the oracle is not a policy and is left out). Models of one pool
-    answer the same prompt, so calls stand for tokens; a pool of unequal sizes would weight each
-    call by its model's parameters, which needs the per-query routing shares.
+    ``cost`` is the mean cost per query relative to the costliest pool model (parameters ×
+    prompt tokens, :func:`rgd_utils.cost.study_costs`): a top-1 router pays for the model it
+    picks, the top-3 vote for its three, the whole pool's vote for every model (the oracle is
+    not a policy and is left out). ``aiq`` is the area of the top-1 accuracy–cost curve between
+    the cheapest and the costliest single model (NaN for the votes).
 
     Parameters
     ----------
@@ -239,25 +272,45 @@ def cost_points(results: pd.DataFrame, preset: str,
     Returns
     -------
     pandas.DataFrame
-        ``router, family, train_source, k, calls, accuracy, low, high``.
+        :data:`COST_COLUMNS`.
     """
     rows = results[(results["preset"] == preset) & (results["filter"] == "none")]
     if rows.empty:
-        return pd.DataFrame(columns=["router", "family", "train_source", "k", "calls",
-                                     "accuracy", "low", "high"])
+        return pd.DataFrame(columns=list(COST_COLUMNS))
     order = [s for s in source_order(preset) if s in set(rows["train_source"])]
     sources = list(sources) if sources is not None else list(dict.fromkeys([order[0],
                                                                             order[-1]]))
     average = with_averages(rows)
     average = average[(average["benchmark"] == "average") & (average["router"] != "oracle")
                       & average["train_source"].isin(sources)
-                      & ~average["router"].str.contains(r"\[")]
-    models = {r for r in rows["router"] if r.startswith(MODEL_PREFIX)}
-    n_models = len(models) or np.nan
-    calls = np.where(average["router"] == "pool-vote", n_models, average["k"])
-    table = average.assign(family=average["router"].map(router_family), calls=calls)
-    return table[["router", "family", "train_source", "k", "calls", "accuracy", "low",
-                  "high"]].reset_index(drop=True)
+                      & ~average["router"].str.contains(r"\[")
+                      & average["cost"].notna()]
+    table = average.assign(family=average["router"].map(router_family))
+    return table[list(COST_COLUMNS)].reset_index(drop=True)
+
+
+def cost_table(results: pd.DataFrame, preset: str) -> pd.DataFrame:
+    """Each top-1 policy's accuracy–cost area (AIQ) and its cost at trade-off 0, per train
+    source, on the average over benchmarks: cells ``"aiq [low, high]"`` and ``cost``.
+
+    Rows: routers (references first) and each model alone; columns: (train source, measure).
+    """
+    points = cost_points(results, preset, sources=[s for s in source_order(preset)
+                                                   if s in set(results["train_source"])])
+    points = points[(points["k"] == 1) & points["aiq"].notna()]
+    if points.empty:
+        return pd.DataFrame()
+    points = points.assign(
+        AIQ=[f"{a:.3f} [{lo:.3f}, {hi:.3f}]" for a, lo, hi in
+             zip(points["aiq"], points["aiq_low"], points["aiq_high"])],
+        cost_=[f"{c:.3f}" for c in points["cost"]],
+        _ref=points["family"] != "reference")
+    points = points.sort_values(["_ref", "router"], kind="stable")
+    table = points.pivot_table(index="router", columns="train_source", values=["AIQ", "cost_"],
+                               aggfunc="first", sort=False)
+    table = table.rename(columns={"cost_": "cost"}).swaplevel(axis=1)
+    order = [s for s in source_order(preset) if s in table.columns.get_level_values(0)]
+    return table.reindex(columns=[(s, m) for s in order for m in ("AIQ", "cost")]).fillna("")
 
 
 def markdown(table: pd.DataFrame) -> str:
@@ -314,6 +367,15 @@ def _claim(claim: str, measure: str, estimate: float, se: float, evidence: str) 
             "verdict": verdict(low, high), "evidence": evidence}
 
 
+def _difference_claim(claim: str, measure: str, better: pd.Series, worse: pd.Series,
+                      column: str, evidence: str) -> dict:
+    """A claim that ``better[column]`` exceeds ``worse[column]`` (intervals ``<column>_low``
+    and ``_high``, or ``low``/``high`` for accuracy), the rows treated as independent."""
+    low, high = ("low", "high") if column == "accuracy" else (f"{column}_low", f"{column}_high")
+    se = np.hypot(*((row[high] - row[low]) / (2 * _Z) for row in (better, worse)))
+    return _claim(claim, measure, float(better[column] - worse[column]), float(se), evidence)
+
+
 def _family_mean(average: pd.DataFrame, family: str, source: str, k: int
                  ) -> tuple[float, float, list[str]]:
     """Mean average-accuracy of a family's routers (ablation variants excluded) trained on
@@ -350,6 +412,13 @@ def claims_check(results: pd.DataFrame, preset: str,
        benchmark, between a generator's self-consistency (and spread) and the mean accuracy of
        the routers trained on its data; exact permutation p-value (generators permuted within
        each benchmark). Holds when the concordance is positive with p < 0.05.
+
+    Beyond the paper (issue 7), on the weakest generator's data:
+
+    5. A label-free estimator beats majority consensus as CASCAL's correctness stage: CASCAL
+       with Dawid–Skene correctness (``CASCAL[correctness=dawid-skene]``) minus CASCAL.
+    6. CASCAL's accuracy–cost area (AIQ) beats every model alone: CASCAL's AIQ minus the best
+       single model's (the best chosen on the test split, which favours the single model).
 
     Parameters
     ----------
@@ -417,8 +486,34 @@ def claims_check(results: pd.DataFrame, preset: str,
                 f"{int((gain < 0).sum())} losses"))
     if diagnostics is not None and len(diagnostics):
         claims += _explains_claims(rows, diagnostics[diagnostics["preset"] == preset], k)
+    if generators:
+        claims += _beyond_claims(unfiltered[unfiltered["benchmark"] == "average"],
+                                 generators[-1], k)
     return pd.DataFrame(claims, columns=["claim", "measure", "estimate", "low", "high",
                                          "verdict", "evidence"])
+
+
+def _beyond_claims(average: pd.DataFrame, weak: str, k: int) -> list[dict]:
+    """Claims 5 and 6 of :func:`claims_check` (those whose rows were measured)."""
+    on_weak = average[(average["train_source"] == weak) & (average["k"] == k)].set_index("router")
+    claims = []
+    if {"CASCAL", DAWID_SKENE_CASCAL} <= set(on_weak.index):
+        ds, cascal = on_weak.loc[DAWID_SKENE_CASCAL], on_weak.loc["CASCAL"]
+        claims.append(_difference_claim(
+            "5. Dawid-Skene correctness routes better than majority consensus (beyond the paper)",
+            "CASCAL-DS - CASCAL", ds, cascal, "accuracy",
+            f"{weak}: CASCAL-DS {ds['accuracy']:.3f}, CASCAL {cascal['accuracy']:.3f}"))
+    reals = average[(average["train_source"] == "real") & (average["k"] == 1)
+                    & average["router"].str.startswith(MODEL_PREFIX) & average["aiq"].notna()]
+    if k == 1 and "CASCAL" in on_weak.index and len(reals) \
+            and np.isfinite(on_weak.loc["CASCAL", "aiq"]):
+        cascal, best = on_weak.loc["CASCAL"], reals.loc[reals["aiq"].idxmax()]
+        claims.append(_difference_claim(
+            "6. CASCAL's accuracy-cost area beats every model alone (beyond the paper)",
+            "AIQ(CASCAL) - best single AIQ", cascal, best, "aiq",
+            f"{weak}: CASCAL AIQ {cascal['aiq']:.3f}, best single {best['router']} AIQ "
+            f"{best['aiq']:.3f} (area between the cheapest and the costliest model)"))
+    return claims
 
 
 def within_concordance(groups: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[float, float]:

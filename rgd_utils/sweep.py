@@ -132,7 +132,7 @@ def generator_quality_sweep(label_noises: Sequence[float] = LABEL_NOISES,
     """
     study, grid = relabelled_study(label_noises, difficulty_spreads, scale, seed)
     runs = run_routers(study, routers or sweep_routers(seed), sources=list(grid["train_source"]),
-                       ks=ks, seed=seed)
+                       ks=ks, seed=seed, costs=False)
     table = macro_average(runs.results).merge(grid, on="train_source")
     table = table.assign(family=table["router"].map(router_family))
     return table.sort_values(["difficulty_spread", "label_noise", "router", "k"],

@@ -3,9 +3,24 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from rgd_utils.cost import accuracy_cost_curve, cost_aware_choice, curve_area, query_costs
+from rgd_utils.cost import (
+    DEFAULT_TRADE_OFFS,
+    accuracy_cost_curve,
+    area_with_interval,
+    cost_aware_choice,
+    curve_area,
+    expert_sizes,
+    prompt_tokens,
+    query_costs,
+    study_costs,
+    trade_off_choices,
+)
+from rgd_utils.evaluation import evaluate_router
+from rgd_utils.llm.registry import PAPER_MODELS
+from rgd_utils.routers import BestSingleRouter, RoutingData
 
 
 def test_costs_are_params_times_tokens() -> None:
@@ -45,3 +60,56 @@ def test_curve_and_its_area() -> None:
     assert curve_area([1, 10, 5], [0.5, 0.8, 0.4], (1, 10)) == pytest.approx(0.65, abs=1e-3)
     with pytest.raises(ValueError, match="increasing"):
         curve_area([1], [1], (2, 2))
+
+
+def test_prompt_tokens_sizes_and_relative_costs() -> None:
+    questions = pd.DataFrame({"question": ["x" * 10, "y" * 38], "options": [["ab", "cd"], ["e", "f"]]})
+    assert prompt_tokens(questions).tolist() == [4.0, 10.0]  # ceil(14 / 4), ceil(40 / 4)
+    sizes = expert_sizes(["qwen2.5-coder-0.5b:letter", "gemma3-270m+medical:cloze",
+                          "sim-large-1:cot", "sim-small-6:cot"])
+    assert sizes.tolist() == [494_032_768, 268_098_176,  # a specialist counts as its base
+                              PAPER_MODELS["Llama70"].n_params,
+                              [m.n_params for m in PAPER_MODELS.values() if m.role == "pool-small"][5]]
+    with pytest.raises(ValueError, match="no parameter count for model 'mystery'"):
+        expert_sizes(["mystery:letter"])
+    with pytest.raises(ValueError, match="no paper counterpart"):
+        expert_sizes(["sim-large-7:cot"])
+    costs = study_costs(questions, ["gemma3-270m:cloze", "qwen2.5-coder-1.5b:cloze"])
+    assert costs[:, 1].mean() == pytest.approx(1.0)  # the costliest model alone costs 1
+    assert costs[1, 0] / costs[0, 0] == pytest.approx(10 / 4)  # longer prompts cost more
+    assert costs[0, 0] / costs[0, 1] == pytest.approx(268_098_176 / 1_543_714_304)
+
+
+def test_area_with_interval_of_a_single_model_and_a_router() -> None:
+    rng = np.random.default_rng(1)
+    correct = np.column_stack([rng.random(300) < 0.5, rng.random(300) < 0.8])
+    costs = np.tile([0.2, 1.0], (300, 1))
+    # the cheap model alone: accuracy 0.5-ish at every budget of [0.2, 1]
+    aiq, low, high = area_with_interval(np.zeros((1, 300), int), correct, costs, (0.2, 1.0))
+    assert aiq == pytest.approx(correct[:, 0].mean(), abs=1e-3) and low < aiq < high
+    # the costly model alone: no budget below 1, so its area is 0
+    assert area_with_interval(np.ones((1, 300), int), correct, costs, (0.2, 1.0))[0] == 0.0
+    # an oracle router's curve dominates both models
+    scores = correct.astype(float)
+    choices = trade_off_choices(scores, costs)
+    assert choices.shape == (len(DEFAULT_TRADE_OFFS), 300)
+    aiq_router, low, high = area_with_interval(choices, correct, costs, (0.2, 1.0), random_state=3)
+    assert aiq_router > aiq and low <= aiq_router <= high
+    assert area_with_interval(choices, correct, costs, (0.2, 1.0), random_state=3) == \
+        (aiq_router, low, high)  # seeded
+
+
+def test_evaluate_router_reports_cost_and_area_by_hand() -> None:
+    # two queries, two models; model 0 (cost 1) right on both, model 1 (cost 0.5) on the first
+    data = RoutingData(["big", "small"], np.eye(2), np.array(["s", "s"]),
+                       np.array([["A", "A"], ["B", "C"]], dtype=object), np.zeros((2, 2)),
+                       np.array(["A", "B"], dtype=object))
+    costs = np.array([[1.0, 0.5], [1.0, 0.5]])
+    rows = evaluate_router(BestSingleRouter(), data, data, ks=(1, 2), costs=costs)
+    top1, top2 = rows.iloc[0], rows.iloc[1]
+    assert top1["accuracy"] == 1.0 and top1["cost"] == 1.0  # the best model, the costly one
+    assert top2["cost"] == 1.5 and np.isnan(top2["aiq"])
+    # its curve: (cost 1, accuracy 1) and, with a large trade-off, (0.5, 0.5); the envelope
+    # over budgets [0.5, 1] is the chord from 0.5 to 1: mean 0.75
+    assert top1["aiq"] == pytest.approx(0.75, abs=1e-3)
+    assert "cost" not in evaluate_router(BestSingleRouter(), data, data, ks=(1,)).columns

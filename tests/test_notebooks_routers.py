@@ -32,6 +32,8 @@ from rgd_utils.experiments import (
     run_routers,
     write_results,
 )
+from rgd_utils.cost import DEFAULT_TRADE_OFFS
+from rgd_utils.results import read_named
 from rgd_utils.routers import CASCAL, BestSingleRouter, RoutingData
 from rgd_utils.study import Study
 
@@ -92,8 +94,9 @@ def _accuracy(table: pd.DataFrame, **keys) -> float:
 
 
 def test_run_routers_fits_each_source_scores_real_test_and_skips_empty(tiny_study):
+    # the hand-made models have no parameter counts: no costs
     runs = run_routers(tiny_study, lambda train: {"best": BestSingleRouter()}, ks=(1,), seed=7,
-                       data_filter="sc")
+                       data_filter="sc", costs=False)
     results = runs.results
     assert list(results.columns) == list(RESULT_COLUMNS)
     assert set(results["pool"]) == {"tiny-pool"} and set(results["filter"]) == {"sc"}
@@ -117,7 +120,7 @@ def test_run_routers_fits_each_source_scores_real_test_and_skips_empty(tiny_stud
 
 
 def test_reference_rows_by_hand(tiny_study):
-    refs = reference_rows(tiny_study, ["b1"], seed=0)
+    refs = reference_rows(tiny_study, ["b1"], seed=0, costs=False)
     assert list(refs.columns) == list(RESULT_COLUMNS)
     assert set(refs["train_source"]) == {"real"}
     expected = {("random", 1): 5 / 9, ("oracle", 1): 1.0, ("best-single", 1): 1 / 3,
@@ -285,6 +288,8 @@ def sim_runs(tmp_path_factory) -> dict[str, tuple[str, pd.DataFrame]]:
         done[stem] = (_outputs(nbformat.read(out, as_version=4)),
                       pd.read_parquet(scratch / "results" / f"{stem}_sim.parquet"))
     done["figures"] = sorted(p.name for p in (scratch / "figures").glob("*.png"))
+    done["curves"] = read_named(scratch / "results", "curves")
+    done["label_free"] = read_named(scratch / "results", "label_free")
     return done
 
 
@@ -305,8 +310,9 @@ def test_05_writes_every_router_source_and_k_below_the_oracle(sim_runs):
     assert len(routers) == len(keys)
     refs = table[~table["router"].isin(ROUTERS)]
     assert set(refs["train_source"]) == {"real"}
-    assert set(zip(refs["router"], refs["k"])) == {("random", 1), ("best-single", 1), ("best-single", 3),
-                                                    ("pool-vote", 1), ("best-per-subject", 1), ("oracle", 1)}
+    assert set(zip(refs["router"], refs["k"])) == {
+        ("random", 1), ("best-single", 1), ("best-single", 3), ("pool-vote", 1),
+        ("best-per-subject", 1), ("oracle", 1), *((f"model:sim-large-{i}:cot", 1) for i in range(1, 7))}
     assert table["accuracy"].between(0, 1).all()
     assert ((table["low"] <= table["accuracy"]) & (table["accuracy"] <= table["high"])).all()
     oracle = refs[refs["router"] == "oracle"].set_index("benchmark")["accuracy"]
@@ -316,6 +322,20 @@ def test_05_writes_every_router_source_and_k_below_the_oracle(sim_runs):
                      & (routers["k"] == 1)]["accuracy"].mean()
     assert strong > random + 0.02
     assert {"05_accuracy_by_source_sim.png", "05_routing_shares_sim.png"} <= set(sim_runs["figures"])
+    # costs: each policy's cost is measured, top-1 policies have an AIQ within [0, 1] and its
+    # interval; the costliest model alone costs 1 and has an area of 0 (no budget below it)
+    measured = table[table["router"] != "oracle"]
+    assert measured["cost"].notna().all() and table.loc[table["router"] == "oracle", "cost"].isna().all()
+    top1 = table[table["router"].isin(ROUTERS | {"best-single", "best-per-subject"}) & (table["k"] == 1)]
+    assert top1["aiq"].between(0, 1).all()
+    assert ((top1["aiq_low"] <= top1["aiq"] + 1e-12) & (top1["aiq"] <= top1["aiq_high"] + 1e-12)).all()
+    assert table.loc[table["k"] == 3, "aiq"].isna().all()
+    singles = table[table["router"].str.startswith("model:")]
+    costliest = singles.loc[singles.groupby("benchmark")["cost"].idxmax()]
+    assert np.allclose(costliest["cost"], 1.0) and np.allclose(costliest["aiq"], 0.0)
+    curves = sim_runs["curves"]
+    assert set(curves["router"]) == ROUTERS and set(curves["preset"]) == {"sim"}
+    assert len(curves) == len(top1[top1["router"].isin(ROUTERS)]) * len(DEFAULT_TRADE_OFFS)
 
 
 @pytest.mark.slow
@@ -340,5 +360,8 @@ def test_06_writes_cascal_and_every_ablation_and_consensus_signals_correctness(s
     line = text.split("AUROC of the consensus score (softmax), by benchmark:")[1].splitlines()[0]
     aurocs = [float(v) for v in re.findall(r"sim_\w+ (\d\.\d{3})", line)]
     assert len(aurocs) == 4 and min(aurocs) > 0.6
+    label_free = sim_runs["label_free"]
+    assert set(label_free["benchmark"]) == BENCHMARKS
+    assert label_free.groupby("benchmark")["estimate"].first().eq("consensus (CASCAL)").all()
     assert {"06_cascal_by_source_sim.png", "06_skill_niches_sim.png", "06_clusters_pca_sim.png",
             "06_consensus_calibration_sim.png", "06_ablations_sim.png"} <= set(sim_runs["figures"])

@@ -18,12 +18,14 @@ from rgd_utils.results import (
     claims_check,
     collect_results,
     cost_points,
+    cost_table,
     filtering_table,
     main_table,
     markdown,
     read_diagnostics,
     within_concordance,
     write_diagnostics,
+    write_named,
     write_table,
     write_tidy_results,
 )
@@ -33,11 +35,16 @@ Z = 1.959964
 GENERATORS = ["sim-strong", "sim-medium", "sim-weak"]
 
 
-def row(benchmark, source, router, accuracy, k=1, half=0.01, filter_="none", n=100):
-    """One results row (sim pool) with a symmetric 95% interval of half-width ``half``."""
-    return {"benchmark": benchmark, "pool": "sim-large", "train_source": source,
-            "filter": filter_, "router": router, "k": k, "seed": 0, "accuracy": accuracy, "n": n,
-            "low": accuracy - half, "high": accuracy + half}
+def row(benchmark, source, router, accuracy, k=1, half=0.01, filter_="none", n=100, cost=None,
+        aiq=None):
+    """One results row (sim pool) with a symmetric 95% interval of half-width ``half`` (also
+    around ``aiq`` when given)."""
+    found = {"benchmark": benchmark, "pool": "sim-large", "train_source": source,
+             "filter": filter_, "router": router, "k": k, "seed": 0, "accuracy": accuracy, "n": n,
+             "low": accuracy - half, "high": accuracy + half, "cost": cost}
+    if aiq is not None:
+        found.update(aiq=aiq, aiq_low=aiq - half, aiq_high=aiq + half)
+    return found
 
 
 def frame(rows) -> pd.DataFrame:
@@ -84,6 +91,17 @@ def test_collect_results_refuses_disagreeing_notebooks_and_empty_folders(tmp_pat
         collect_results(tmp_path)
     frame([row("b1", "real", "CASCAL", 0.6)]).to_parquet(tmp_path / "05_a_sim.parquet")
     frame([row("b1", "real", "CASCAL", 0.61)]).to_parquet(tmp_path / "06_b_sim.parquet")
+    with pytest.raises(ValueError, match="disagree"):
+        collect_results(tmp_path)
+
+
+def test_a_result_without_costs_takes_them_from_the_notebook_that_measured_them(tmp_path):
+    frame([row("b1", "real", "CASCAL", 0.6)]).to_parquet(tmp_path / "04_a_sim.parquet")
+    frame([row("b1", "real", "CASCAL", 0.6, cost=0.4, aiq=0.55)]).to_parquet(tmp_path / "06_b_sim.parquet")
+    results = collect_results(tmp_path)
+    assert len(results) == 1
+    assert results.loc[0, ["accuracy", "cost", "aiq", "aiq_low"]].tolist() == [0.6, 0.4, 0.55, 0.54]
+    frame([row("b1", "real", "CASCAL", 0.6, cost=0.5)]).to_parquet(tmp_path / "05_c_sim.parquet")
     with pytest.raises(ValueError, match="disagree"):
         collect_results(tmp_path)
 
@@ -203,6 +221,35 @@ def test_explains_claim_uses_the_generator_method_and_spread():
     assert spread["estimate"] == -1.0 and spread["verdict"] == "does not hold"
 
 
+def test_cost_points_table_and_the_claims_beyond_the_paper():
+    rows = degrading_world(0.2, 0.0)
+    for b in ("b1", "b2"):
+        rows += [row(b, "real", "model:small", 0.55, cost=0.2, aiq=0.55),
+                 row(b, "real", "model:big", 0.65, cost=1.0, aiq=0.0),
+                 row(b, "real", "pool-vote", 0.7, cost=1.2),
+                 row(b, "sim-weak", "CASCAL[correctness=dawid-skene]", 0.66, cost=0.4, aiq=0.64)]
+    table = tidy(rows)
+    table.loc[table["router"] == "CASCAL", ["cost", "aiq", "aiq_low", "aiq_high"]] = \
+        [0.3, 0.62, 0.61, 0.63]
+    table.loc[(table["router"] == "CASCAL") & (table["benchmark"] == "b2"), "aiq"] = 0.60
+    points = cost_points(table, "sim").set_index(["router", "train_source"])
+    # averaged over the benchmarks; no cost measured for kNN: not a point
+    assert points.loc[("CASCAL", "sim-weak"), "aiq"] == pytest.approx(0.61)
+    assert points.loc[("pool-vote", "real"), "cost"] == pytest.approx(1.2)
+    assert ("kNN", "real") not in points.index
+    costs = cost_table(table, "sim")
+    assert costs.loc["model:small", ("real", "AIQ")] == "0.550 [0.543, 0.557]"  # two benchmarks: half-width 0.01 / sqrt(2)
+    assert costs.loc["CASCAL", ("sim-weak", "cost")] == "0.300"
+    assert "pool-vote" not in costs.index  # a vote has no top-1 curve
+    claims = claims_check(table, "sim").set_index("claim")
+    ds = claims.loc["5. Dawid-Skene correctness routes better than majority consensus "
+                    "(beyond the paper)"]
+    assert ds["estimate"] == pytest.approx(0.66 - 0.6) and ds["verdict"] == "holds"
+    area = claims.loc["6. CASCAL's accuracy-cost area beats every model alone (beyond the paper)"]
+    assert area["estimate"] == pytest.approx(0.61 - 0.55) and area["verdict"] == "holds"
+    assert "best single model:small" in area["evidence"]
+
+
 # ----- notebook 07 -----
 
 @pytest.mark.slow
@@ -212,7 +259,17 @@ def test_notebook_07_writes_tidy_results_tables_figures_and_verdicts(tmp_path):
     rows = degrading_world(0.2, 0.0)
     rows += [row(b, s, "kNN", 0.52, filter_="both") for b in ("b1", "b2") for s in GENERATORS]
     rows += [row(b, s, "CASCAL[no-prune]", 0.59) for b in ("b1", "b2") for s in ("real", "sim-weak")]
+    rows += [row(b, "real", f"model:{m}", a, cost=c, aiq=q) for b in ("b1", "b2")
+             for m, a, c, q in (("small", 0.55, 0.2, 0.55), ("big", 0.65, 1.0, 0.0))]
     frame(rows).to_parquet(results_dir / "05_router_baselines_sim.parquet")
+    curves = pd.DataFrame([{"benchmark": b, "train_source": s, "router": "kNN", "trade_off": t,
+                            "accuracy": 0.7 - t / 10, "cost": 1 - t / 2}
+                           for b in ("b1", "b2") for s in ("real", "sim-weak") for t in (0, 1)])
+    write_named(curves, results_dir, "curves", "05_router_baselines", "sim")
+    write_named(pd.DataFrame({"benchmark": ["b1", "b1"], "estimate": ["consensus (CASCAL)", "majority"],
+                              "auroc_gain": [0.0, -0.1], "gain_low": [0.0, -0.15],
+                              "gain_high": [0.0, -0.05]}),
+                results_dir, "label_free", "06_cascal", "sim")
     write_diagnostics(pd.DataFrame({"benchmark": ["b1", "b1", "b1"], "source": GENERATORS,
                                     "sc_rate": [0.9, 0.8, 0.7]}),
                       results_dir, "03_self_consistency", "sim")
@@ -227,29 +284,35 @@ def test_notebook_07_writes_tidy_results_tables_figures_and_verdicts(tmp_path):
     assert "SIMULATED" in text
     assert len(pd.read_parquet(results_dir / "results.parquet")) == len(rows)
     tables = sorted(p.name for p in (results_dir / "tables").glob("*.md"))
-    assert tables == ["ablations_sim.md", "claims_sim.md", "filtering_sim.md", "main_sim_k1.md",
-                      "paper_seed_table.md"]  # no k=3 results: no k=3 table
+    assert tables == ["ablations_sim.md", "claims_sim.md", "cost_sim.md", "filtering_sim.md",
+                      "main_sim_k1.md", "paper_seed_table.md"]  # no k=3 results: no k=3 table
     claims = pd.read_csv(results_dir / "tables" / "claims_sim.csv")
     assert claims["verdict"].tolist()[:3] == ["holds", "holds", "does not hold"]
     assert sorted(p.name for p in figures_dir.glob("*.png")) == [
         "07_cost_accuracy_sim.png", "07_diagnostics_vs_accuracy_sim.png",
-        "07_generator_strength_sim.png", "07_generator_sweep_sim.png"]
+        "07_generator_strength_sim.png", "07_generator_sweep_sim.png", "07_label_free_sim.png"]
+    assert "does not hold" in text  # the majority's AUROC verdict against the consensus
     sweep = pd.read_parquet(results_dir / "sweep_sim.parquet")
     assert sorted(set(sweep["label_noise"])) == [0.0, 0.15, 0.3, 0.45, 0.6, 0.75]
 
 
-def test_cost_points_count_the_models_each_policy_calls():
+def test_cost_points_keep_the_measured_policies_of_the_real_and_weakest_sources():
     rows = degrading_world(0.2, 0.0)
     for benchmark in ("b1", "b2"):
-        rows += [row(benchmark, "real", "model:m0", 0.4), row(benchmark, "real", "model:m1", 0.6),
-                 row(benchmark, "real", "pool-vote", 0.65), row(benchmark, "real", "oracle", 0.9),
-                 row(benchmark, "sim-weak", "kNN", 0.55, k=3),
-                 row(benchmark, "sim-weak", "CASCAL[no-prune]", 0.5)]
+        rows += [row(benchmark, "real", "model:m0", 0.4, cost=0.1, aiq=0.4),
+                 row(benchmark, "real", "model:m1", 0.6, cost=1.0, aiq=0.0),
+                 row(benchmark, "real", "pool-vote", 0.65, cost=1.1),
+                 row(benchmark, "real", "oracle", 0.9),
+                 row(benchmark, "sim-medium", "kNN", 0.55, cost=0.5, aiq=0.5),
+                 row(benchmark, "sim-weak", "kNN", 0.55, k=3, cost=1.05),
+                 row(benchmark, "sim-weak", "CASCAL[no-prune]", 0.5, cost=0.4, aiq=0.45)]
     points = cost_points(tidy(rows), "sim").set_index(["router", "train_source", "k"])
-    assert points["calls"].to_dict() == {
-        ("kNN", "real", 1): 1, ("model:m0", "real", 1): 1, ("model:m1", "real", 1): 1,
-        ("pool-vote", "real", 1): 2, ("random", "real", 1): 1, ("CASCAL", "sim-weak", 1): 1,
-        ("kNN", "sim-weak", 1): 1, ("kNN", "sim-weak", 3): 3}
+    # the oracle is not a policy, the medium generator and ablations are not shown, rows
+    # without a cost were not measured
+    assert points["cost"].to_dict() == {
+        ("model:m0", "real", 1): 0.1, ("model:m1", "real", 1): 1.0, ("pool-vote", "real", 1): 1.1,
+        ("kNN", "sim-weak", 3): 1.05}
     assert points.loc[("model:m1", "real", 1), "accuracy"] == pytest.approx(0.6)
     assert points.loc[("pool-vote", "real", 1), "family"] == "reference"
+    assert np.isnan(points.loc[("pool-vote", "real", 1), "aiq"])
     assert cost_points(tidy(rows), "cpu").empty
