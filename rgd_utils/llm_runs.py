@@ -166,44 +166,85 @@ def run_embeddings(preset: Preset, questions: pd.DataFrame, cache_root: Path) ->
     return len(vectors)
 
 
-def print_pool(preset: Preset, questions: pd.DataFrame, experts: list[Expert], cache_root: Path,
-               test_only: bool = False) -> int:
-    """Print each expert's real test accuracy per benchmark (95% Wilson interval) and the gain
-    of choosing an expert per benchmark over the best single one, from the cache only.
+def pool_tables(preset: Preset, questions: pd.DataFrame, experts: list[Expert], cache_root: Path,
+                test_only: bool = False) -> tuple[dict[str, pd.DataFrame], list[str]]:
+    """A pool's measured strength, from the cache only: each expert's real test accuracy per
+    benchmark (95% Wilson interval), the gain of choosing an expert per benchmark over the best
+    single one, and, when the pool holds specialists, each one against its base and the
+    strongest other expert.
 
-    With train answers, both are chosen on train (and the routing headroom is printed). The
-    specialists of the pool, if they cover every study benchmark, are also scored as chosen by
-    design (each on its own domain) against the best single expert in hindsight on test.
-    Experts without all their answers in the cache are left out, by name.
+    With train answers, the expert per benchmark and the best single expert are chosen on
+    train (and the routing headroom is measured). The specialists of the pool, if they cover
+    every study benchmark, are also scored as chosen by design (each on its own domain) against
+    the best single expert in hindsight on test.
+
+    Returns
+    -------
+    tables : dict of str to pandas.DataFrame
+        ``"accuracy"`` (expert × benchmark cells), and, when they apply, ``"domain_choice"``
+        (one row per way of choosing), ``"headroom"`` and ``"specialists"``
+        (:func:`rgd_utils.specialists.compare.specialist_comparison`).
+    missing : list of str
+        Experts without all their answers in the cache, left out.
     """
-    from .specialists import domain_assignment
+    from .specialists import SPECIALISTS, domain_assignment
+    from .specialists.compare import specialist_comparison
 
     splits = (("test", preset.n_test),) if test_only else (("train", preset.n_train), ("test", preset.n_test))
     real = pd.concat([select_questions(questions, list(preset.study_benchmarks), split, n, preset.seed)
                       for split, n in splits])
     responses, missing = replay_answers(real, experts, cache_root)
-    if missing:
-        print("not (fully) in the cache, left out:", ", ".join(missing))
     if responses.empty:
-        return 1
-    table = calibration_table(responses, real[real["split"] == "test"])
+        return {}, missing
+    test = real[real["split"] == "test"]
+    table = calibration_table(responses, test)
     table["cell"] = [f"{a:.3f} [{lo:.2f}, {hi:.2f}]" for a, lo, hi in
                      zip(table["accuracy"], table["low"], table["high"])]
-    pd.set_option("display.width", 200)
-    print(f"real test accuracy [95% interval], {table['n'].min()} to {table['n'].max()} questions per cell")
-    print(table.pivot(index="model", columns="benchmark", values="cell").to_string())
-    gains = []
+    tables = {"accuracy": table.pivot(index="model", columns="benchmark", values="cell")}
+    gains = {}
     if not test_only:
-        print(routing_headroom(responses, real).round(3).to_string())
-        gains.append(("chosen on train", domain_choice_gain(responses, real, random_state=preset.seed)))
-    design = domain_assignment(sorted(set(responses["model"])), list(preset.study_benchmarks))
+        tables["headroom"] = routing_headroom(responses, real).round(3)
+        gains["chosen on train"] = domain_choice_gain(responses, real, random_state=preset.seed)
+    names = sorted(set(responses["model"]))
+    design = domain_assignment(names, list(preset.study_benchmarks))
     if design:
-        gains.append(("specialist per domain, single expert in hindsight",
-                      domain_choice_gain(responses, real, design, "test", preset.seed)))
-    for label, gain in gains:
-        print(f"{label}: best single expert {gain['best_single']} {gain['best_single_test']:.3f}; "
-              f"expert per benchmark {gain['per_benchmark_test']:.3f} {gain['per_benchmark']}; gain "
-              f"{gain['gain']:+.3f} [{gain['low']:+.3f}, {gain['high']:+.3f}] on {gain['n_test']} questions")
+        gains["specialist per domain, single expert in hindsight"] = domain_choice_gain(
+            responses, real, design, "test", preset.seed)
+    if gains:
+        tables["domain_choice"] = pd.DataFrame([
+            {"choice": label, "best single expert": g["best_single"], "its accuracy": g["best_single_test"],
+             "expert per benchmark": ", ".join(f"{b}: {e}" for b, e in g["per_benchmark"].items()),
+             "accuracy": g["per_benchmark_test"], "gain": g["gain"], "low": g["low"],
+             "high": g["high"], "n": g["n_test"]} for label, g in gains.items()]).set_index("choice").round(3)
+    bases = {spec.base for spec in SPECIALISTS.values()}
+    generalists = [n for n in names if n.rpartition(":")[0] not in {*SPECIALISTS, *bases}]
+    if generalists and any(n.rpartition(":")[0] in SPECIALISTS for n in names):
+        on_test = responses[responses["qid"].isin(test["qid"])]
+        overall = on_test["correct"].fillna(False).astype(bool).groupby(on_test["model"]).mean()
+        strongest = overall[generalists].idxmax()
+        tables["specialists"] = (specialist_comparison(responses, test, strongest, preset.seed)
+                                 .rename(columns=lambda c: c.replace("reference", strongest))
+                                 .set_index(["specialist", "benchmark"]).round(3))
+    return tables, missing
+
+
+def print_pool(preset: Preset, questions: pd.DataFrame, experts: list[Expert], cache_root: Path,
+               test_only: bool = False, tables_dir: Path | None = None) -> int:
+    """Print :func:`pool_tables` (and write them as ``pool_<table>_<preset>`` CSV, Markdown and
+    LaTeX files into ``tables_dir`` when given); 1 if no expert has its answers cached."""
+    from .results import write_table
+
+    tables, missing = pool_tables(preset, questions, experts, cache_root, test_only)
+    if missing:
+        print("not (fully) in the cache, left out:", ", ".join(missing))
+    if not tables:
+        return 1
+    pd.set_option("display.width", 250)
+    pd.set_option("display.max_columns", 20)
+    for name, table in tables.items():
+        print(f"\n{name}:\n{table.to_string()}")
+        if tables_dir is not None:
+            print("wrote", *write_table(table, tables_dir, f"pool_{name}_{preset.name}"))
     return 0
 
 
@@ -245,6 +286,8 @@ def main(argv: list[str] | None = None) -> int:
     pool.add_argument("--experts", nargs="+", default=None, help="default: the preset's pool")
     pool.add_argument("--test-only", action="store_true", help="without train answers")
     pool.add_argument("--cache", type=Path, default=None)
+    pool.add_argument("--tables", type=Path, default=None,
+                      help="also write the tables (CSV, Markdown, LaTeX) into this folder")
     embed = sub.add_parser("embed", help="embed the study's questions (real, and generated so far)")
     embed.add_argument("--preset", default="cpu")
     embed.add_argument("--cache", type=Path, default=None)
@@ -263,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "pool":
         return print_pool(preset, questions, [Expert.parse(n) for n in args.experts or preset.experts],
-                          args.cache or paths.data / "cache", args.test_only)
+                          args.cache or paths.data / "cache", args.test_only, args.tables)
     if args.command == "calibrate":
         chosen = select_questions(questions, args.benchmarks or list(preset.benchmarks), args.split,
                                   args.per_benchmark, preset.seed)
