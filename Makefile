@@ -58,7 +58,7 @@ PACKAGE   := $(shell find rgd_utils -name '*.py' 2>/dev/null)
 # Stage name of a notebook: notebooks/00_data.ipynb -> data
 stage = $(shell echo $(basename $(notdir $(1))) | cut -d_ -f2-)
 
-.PHONY: help all sim-study sim-notebooks test test-all test-slow smoke lab llm specialists report clean distclean venv $(foreach nb,$(NOTEBOOKS),$(call stage,$(nb)))
+.PHONY: help all sim-study sim-notebooks test test-all test-slow smoke lab llm specialists specialists-env report clean distclean venv $(foreach nb,$(NOTEBOOKS),$(call stage,$(nb)))
 
 help: ## Show the targets
 	@echo "rgd: Routing with Generated Data, a reproducible study"
@@ -72,6 +72,7 @@ help: ## Show the targets
 	@echo "  make lab          open the notebooks in JupyterLab"
 	@echo "  make llm          install what computing new LLM calls needs (llama.cpp, model weights)"
 	@echo "  make specialists  train the specialists' LoRA adapters not committed yet (torch, CPU)"
+	@echo "  make specialists-env  install the specialists extra only (torch CPU, transformers, peft)"
 	@echo "  make report       HTML report of what ran ($(OUT)/ and runs/sim/ notebooks, figures, tables) into runs/report/"
 	@echo "  make clean        remove executed notebooks and test caches (keeps .venv/ and data/)"
 	@echo "  make distclean    clean, and remove .venv/ too"
@@ -145,6 +146,10 @@ $(SPEC_STAMP): $(LLM_STAMP)
 
 specialists: $(SPEC_STAMP)
 	$(PY) -m rgd_utils.specialists.build $(SPECIALISTS_ARGS)
+
+# The specialists extra only (CI installs it so that the slow tests compare the adapters served by
+# llama.cpp with torch's computation and retrain one bit for bit).
+specialists-env: $(SPEC_STAMP)
 
 # ---------------------------------------------------------------------------------------------
 # The study: every notebook in order, through papermill, into $(OUT)/.
