@@ -9,6 +9,10 @@ resumes where it stopped::
         > runs/generate.log 2>&1 &
 
 Each run prints, per expert and benchmark, the accuracy it measured with its ``n``.
+``progress`` prints what share of the study the cache holds, and ``todo`` the commands that
+compute the rest, one per line, in the order to run them one after another::
+
+    .venv/bin/python -m rgd_utils.llm_runs todo --preset cpu > runs/jobs.txt
 """
 
 from __future__ import annotations
@@ -153,6 +157,47 @@ def study_progress(preset: Preset, questions: pd.DataFrame, cache_root: Path) ->
     return pd.DataFrame(rows, columns=["part", "who", "cached", "needed"])
 
 
+def todo_commands(preset: Preset, progress: pd.DataFrame, python: str = ".venv/bin/python") -> list[str]:
+    """The ``llm_runs`` commands that compute what :func:`study_progress` finds missing, one
+    per line, in a good order to run them one after another: real test answers, real train
+    answers, each generator's calls (strong to weak), then, while items are still being
+    generated or answered, the answers to the items kept and the query embeddings. Each command resumes from the cache, so a list made before a run
+    finished stays right.
+
+    Parameters
+    ----------
+    preset : Preset
+        The study.
+    progress : pandas.DataFrame
+        :func:`study_progress` of the preset.
+    python : str, default ".venv/bin/python"
+        The interpreter the commands start.
+
+    Returns
+    -------
+    list of str
+        Empty when the cache holds every call of the study.
+    """
+    run = f"{python} -m rgd_utils.llm_runs"
+    benchmarks = " ".join(preset.study_benchmarks)
+    missing = progress[progress["cached"] < progress["needed"]]
+    commands = []
+    for split, n in (("test", preset.n_test), ("train", preset.n_train)):
+        for expert in missing.loc[missing["part"] == f"real {split}", "who"]:
+            commands.append(f"{run} answer --preset {preset.name} --split {split} --per-benchmark {n} "
+                            f"--benchmarks {benchmarks} --experts {expert}")
+    generating = list(missing.loc[missing["part"] == "generation calls", "who"])
+    commands += [f"{run} generate --preset {preset.name} --generator {g}" for g in generating]
+    answering = list(missing.loc[missing["part"] == "generated answers", "who"])
+    if generating or answering:
+        # items still to be generated need every expert's answers
+        experts = " ".join(preset.experts if generating else answering)
+        commands += [f"{run} answer --preset {preset.name} --generator {g.name} --experts {experts}"
+                     for g in preset.generators]
+        commands.append(f"{run} embed --preset {preset.name}")
+    return commands
+
+
 def run_embeddings(preset: Preset, questions: pd.DataFrame, cache_root: Path) -> int:
     """Embed the study's real questions and the generated items kept so far; returns how many
     vectors the cache now holds for them (computing the missing ones)."""
@@ -280,6 +325,10 @@ def main(argv: list[str] | None = None) -> int:
     progress = sub.add_parser("progress", help="share of the preset's LLM calls in the cache")
     progress.add_argument("--preset", default="cpu")
     progress.add_argument("--cache", type=Path, default=None)
+    todo = sub.add_parser("todo", help="the commands that compute what the cache is missing, in order")
+    todo.add_argument("--preset", default="cpu")
+    todo.add_argument("--python", default=".venv/bin/python", help="the interpreter of the commands")
+    todo.add_argument("--cache", type=Path, default=None)
     pool = sub.add_parser("pool", help="a pool's test accuracy with intervals, and the gain of "
                           "choosing an expert per benchmark (from the cache only)")
     pool.add_argument("--preset", default="cpu")
@@ -299,6 +348,10 @@ def main(argv: list[str] | None = None) -> int:
         table = study_progress(preset, questions, args.cache or paths.data / "cache")
         table["share"] = (table["cached"] / table["needed"].clip(lower=1)).round(3)
         print(table.to_string(index=False))
+        return 0
+    if args.command == "todo":
+        progress = study_progress(preset, questions, args.cache or paths.data / "cache")
+        print("\n".join(todo_commands(preset, progress, args.python)))
         return 0
     if args.command == "embed":
         n = run_embeddings(preset, questions, args.cache or paths.data / "cache")
