@@ -33,16 +33,25 @@ LLAMA_PIN := $(shell sed -n 's/.*"\(llama-cpp-python==[^"]*\)".*/\1/p' pyproject
 # The simulated world (PRESET=sim) replaces the data and LLM stages: its notebooks start at 03,
 # which draw the world themselves.
 SIM_SKIPS := notebooks/00_data.ipynb notebooks/01_generation.ipynb notebooks/02_pool_responses.ipynb
-# Notebooks whose committed LLM data are not complete yet (the LLM runs take several sessions
-# of CPU time; see the README). `make all` leaves them out; `make smoke` and the tests run them,
-# and so does `make all PENDING=` (e.g. with LLM_CACHE=readwrite to compute what is missing).
+# The generators whose data the study uses (the train conditions besides "real"): empty for all
+# of the preset's, `none` for the real train data only, or names separated by spaces. Passed to
+# the notebooks that have a `generators` parameter (01-06).
+# Until the committed generation runs are complete (they take several sessions of CPU time; see
+# the README, "Progress of the LLM runs"), `make all` runs the real presets on the real train
+# data only (GENERATORS=none) and leaves out PENDING, the notebooks about generated data;
+# `make smoke` and the tests run them, and so does `make all PENDING= GENERATORS=` (e.g. with
+# LLM_CACHE=readwrite to compute what is missing).
 ifeq ($(PRESET),sim)
-SKIPPED   := $(SIM_SKIPS)
-PENDING   ?=
+SKIPPED    := $(SIM_SKIPS)
+PENDING    ?=
+GENERATORS ?=
 else
-SKIPPED   :=
-PENDING   ?= $(filter-out notebooks/00_data.ipynb,$(wildcard notebooks/[0-9][0-9]_*.ipynb))
+SKIPPED    :=
+PENDING    ?= notebooks/01_generation.ipynb notebooks/03_self_consistency.ipynb notebooks/04_performance_spread.ipynb
+GENERATORS ?= none
 endif
+comma := ,
+GENERATORS_YAML = [$(if $(filter none,$(GENERATORS)),,$(subst $(eval) ,$(comma) ,$(strip $(foreach g,$(GENERATORS),"$(g)"))))]
 # The default study also runs the simulated world first (a few minutes), so that one `make all`
 # writes every figure and table of both; WITH_SIM= leaves it out. Its executed notebooks go to
 # runs/sim/ (or <OUT>/sim/ when OUT is set, e.g. by `make smoke`).
@@ -83,6 +92,7 @@ help: ## Show the targets
 	@$(if $(strip $(PENDING)),echo "  left out until their LLM data are complete (run them with PENDING=): $(notdir $(PENDING))")
 	@echo
 	@echo "  variables: PRESET=cpu|cpu-specialists|paper|sim  LLM_CACHE=replay|readwrite  PYTHON=$(PYTHON)  OUT=$(OUT)"
+	@echo "             GENERATORS=$(or $(GENERATORS),(all of the preset's))  (none: the real train data only)"
 	@echo "             DATA_DIR=$(DATA_DIR)  FIGURES_DIR=$(FIGURES_DIR)  RESULTS_DIR=$(RESULTS_DIR)"
 
 # ---------------------------------------------------------------------------------------------
@@ -185,7 +195,8 @@ $(OUT)/%.ipynb: notebooks/%.ipynb $(PACKAGE) $(STAMP) | $(OUT)
 	@$(THREADS) RGD_LLM_CACHE=$(LLM_CACHE) $(VENV)/bin/papermill $< $(@:.ipynb=.partial.ipynb) -k $(KERNEL) --cwd $(CURDIR) \
 		--no-progress-bar --log-level WARNING \
 		-p preset $(PRESET) -p data_dir $(DATA_DIR) -p figures_dir $(FIGURES_DIR) \
-		$(if $(shell grep -l 'results_dir = ' $<),-p results_dir $(RESULTS_DIR)) $(NB_PARAMS) \
+		$(if $(shell grep -l 'results_dir = ' $<),-p results_dir $(RESULTS_DIR)) \
+		$(if $(GENERATORS),$(if $(shell grep -l 'generators = ' $<),-y 'generators: $(GENERATORS_YAML)')) $(NB_PARAMS) \
 		|| $(PY) -m rgd_utils.notebook_failure $< $(@:.ipynb=.partial.ipynb)
 	@mv $(@:.ipynb=.partial.ipynb) $@
 
@@ -199,7 +210,7 @@ smoke: $(STAMP) ## every notebook with small parameters, in a scratch folder
 	@rm -rf runs/smoke
 	@start=$$(date +%s); \
 	$(MAKE) --no-print-directory all PRESET=$(PRESET) OUT=runs/smoke DATA_DIR=runs/smoke/data \
-		FIGURES_DIR=runs/smoke/figures RESULTS_DIR=runs/smoke/results NB_PARAMS="-f notebooks/smoke.yaml" PENDING= && \
+		FIGURES_DIR=runs/smoke/figures RESULTS_DIR=runs/smoke/results NB_PARAMS="-f notebooks/smoke.yaml" PENDING= GENERATORS= && \
 	echo "smoke run finished in $$(( $$(date +%s) - start )) s"
 
 # ---------------------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ called and every output made from it says that it is simulated.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 #: The seed every stage starts from unless a notebook parameter says otherwise.
@@ -95,6 +96,30 @@ class Preset:
                 return spec
         raise ValueError(f"preset {self.name!r} has no generator {name!r}; it has "
                          f"{[g.name for g in self.generators]}")
+
+    def with_generators(self, names: Sequence[str] | None) -> Preset:
+        """This preset with only some of its generators (the train conditions of a run).
+
+        Parameters
+        ----------
+        names : sequence of str or None
+            Generator names, kept in the preset's order (strong to weak); ``None`` keeps every
+            generator, an empty sequence none (the study on real train data only, e.g. while the
+            generation runs are not complete).
+
+        Returns
+        -------
+        Preset
+
+        Raises
+        ------
+        ValueError
+            For a name that is not one of the preset's generators.
+        """
+        if names is None:
+            return self
+        wanted = {self.generator(name).name for name in names}
+        return replace(self, generators=tuple(g for g in self.generators if g.name in wanted))
 
 
 #: The generators of the studies on the packaged models, strong to weak.

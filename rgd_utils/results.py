@@ -413,7 +413,8 @@ def claims_check(results: pd.DataFrame, preset: str,
        the routers trained on its data; exact permutation p-value (generators permuted within
        each benchmark). Holds when the concordance is positive with p < 0.05.
 
-    Beyond the paper (issue 7), on the weakest generator's data:
+    Beyond the paper (issue 7), on the weakest generator's data (on the real train data when
+    the run has no generator):
 
     5. A label-free estimator beats majority consensus as CASCAL's correctness stage: CASCAL
        with Dawid–Skene correctness (``CASCAL[correctness=dawid-skene]``) minus CASCAL.
@@ -486,15 +487,15 @@ def claims_check(results: pd.DataFrame, preset: str,
                 f"{int((gain < 0).sum())} losses"))
     if diagnostics is not None and len(diagnostics):
         claims += _explains_claims(rows, diagnostics[diagnostics["preset"] == preset], k)
-    if generators:
-        claims += _beyond_claims(unfiltered[unfiltered["benchmark"] == "average"],
-                                 generators[-1], k)
+    claims += _beyond_claims(unfiltered[unfiltered["benchmark"] == "average"],
+                             generators[-1] if generators else "real", k)
     return pd.DataFrame(claims, columns=["claim", "measure", "estimate", "low", "high",
                                          "verdict", "evidence"])
 
 
 def _beyond_claims(average: pd.DataFrame, weak: str, k: int) -> list[dict]:
-    """Claims 5 and 6 of :func:`claims_check` (those whose rows were measured)."""
+    """Claims 5 and 6 of :func:`claims_check` (those whose rows were measured), on the routers
+    trained on source ``weak``."""
     on_weak = average[(average["train_source"] == weak) & (average["k"] == k)].set_index("router")
     claims = []
     if {"CASCAL", DAWID_SKENE_CASCAL} <= set(on_weak.index):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Mapping
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -107,6 +107,7 @@ def load_study(
     n_test: int | None = None,
     sim_scale: float = 0.1,
     random_state: int = 0,
+    generators: Sequence[str] | None = None,
 ) -> Study:
     """Load the study of a preset (the datasets of notebooks 00-02, or the simulated world).
 
@@ -123,6 +124,9 @@ def load_study(
         Size of the simulated world (1.0 is the paper's scale: about 130,000 queries).
     random_state : int, default 0
         Seed of the simulated world.
+    generators : sequence of str, optional
+        The preset's generators whose data the study uses (:meth:`Preset.with_generators`);
+        None: all of them, ``[]``: the real train data only.
 
     Returns
     -------
@@ -137,7 +141,16 @@ def load_study(
     if spec.name == "sim":
         from .simulate import SimConfig
 
-        return simulated_study(SimConfig(scale=sim_scale), random_state)
+        study = simulated_study(SimConfig(scale=sim_scale), random_state)
+        if generators is None:
+            return study
+        spec = study.preset.with_generators(generators)
+        kept = study.questions["source"].isin({"real", *(g.name for g in spec.generators)})
+        questions = study.questions[kept].reset_index(drop=True)
+        responses = study.responses[study.responses["qid"].isin(set(questions["qid"]))]
+        return replace(study, preset=spec, questions=questions,
+                       responses=responses.reset_index(drop=True))
+    spec = spec.with_generators(generators)
     from .embeddings import embed_questions, encoder_for
     from .llm.cache import LLMCache
 

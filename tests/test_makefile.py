@@ -63,6 +63,22 @@ def test_pending_notebooks_are_left_out_of_all_and_named_in_help() -> None:
     assert "run them with PENDING=" not in _make(ROOT, "help", "PENDING=").stdout
 
 
+def test_generators_reach_the_notebooks_that_have_the_parameter(tmp_path) -> None:
+    project = _copy_project(tmp_path, {"00_data.ipynb": ["x = 1"], "05_router_baselines.ipynb": ["x = 1"]})
+    (project / "notebooks" / "05_router_baselines.ipynb").write_text(
+        (project / "notebooks" / "05_router_baselines.ipynb").read_text().replace(
+            'figures_dir = \\"figures\\"', 'figures_dir = \\"figures\\"\\ngenerators = None'))
+
+    def option(*args: str) -> list[str]:
+        dry = _make(project, "-n", "-B", "all", "WITH_SIM=", "PENDING=", *args).stdout
+        return [line.strip() for line in dry.splitlines() if "-y " in line]
+
+    assert option() == ["-y 'generators: []'  \\"]  # real presets: real train data only until complete
+    assert option("GENERATORS=strong weak") == ["-y 'generators: [\"strong\", \"weak\"]'  \\"]
+    assert option("GENERATORS=") == []  # every generator of the preset
+    assert option("PRESET=sim") == []
+
+
 def test_the_simulated_preset_skips_the_data_and_llm_stages(tmp_path) -> None:
     project = _copy_project(tmp_path, {name: ["x = 1"] for name in (
         "00_data.ipynb", "01_generation.ipynb", "02_pool_responses.ipynb", "03_self_consistency.ipynb")})

@@ -89,6 +89,14 @@ def test_study_questions_takes_samples_of_real_splits_and_every_generated_item()
     larger = study_questions(questions, study, n_train=4, n_test=3)
     assert set(real["qid"]) <= set(larger["qid"])  # a smaller sample is part of a larger one
 
+    names = [g.name for g in study.generators]
+    real_only = study_questions(questions, study.with_generators([]), n_train=2, n_test=3)
+    assert real_only.equals(real.reset_index(drop=True))
+    assert study.with_generators(None) is study
+    assert [g.name for g in study.with_generators(names[::-1][:2]).generators] == names[1:]  # preset order
+    with pytest.raises(ValueError, match="has no generator 'not-a-generator'"):
+        study.with_generators(["not-a-generator"])
+
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
 def test_every_preset_names_a_consistent_study(name: str) -> None:

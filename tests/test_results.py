@@ -250,6 +250,22 @@ def test_cost_points_table_and_the_claims_beyond_the_paper():
     assert "best single model:small" in area["evidence"]
 
 
+
+def test_a_run_without_generators_checks_the_beyond_claims_on_real_train_data():
+    rows = []
+    for b in ("b1", "b2"):
+        rows += [row(b, "real", "CASCAL", 0.60, cost=0.3, aiq=0.58),
+                 row(b, "real", "CASCAL[correctness=dawid-skene]", 0.57),
+                 row(b, "real", "model:small", 0.50, cost=0.2, aiq=0.50),
+                 row(b, "real", "kNN", 0.70)]
+    claims = claims_check(tidy(rows), "sim").set_index("claim")
+    assert [c[:2] for c in claims.index] == ["5.", "6."]  # 1-4 need generated data
+    ds = claims.iloc[0]
+    assert ds["estimate"] == pytest.approx(-0.03) and ds["verdict"] == "does not hold"
+    assert ds["evidence"].startswith("real: CASCAL-DS 0.570, CASCAL 0.600")
+    assert claims.iloc[1]["estimate"] == pytest.approx(0.08)
+
+
 # ----- notebook 07 -----
 
 @pytest.mark.slow

@@ -185,3 +185,18 @@ def test_the_default_world_at_the_papers_scale() -> None:
     world = simulate_world()
     assert len(world.questions) == 70281 + 3 * 4 * 5000  # PAPER.md §1.1 sizes + 5,000 per generator
     assert len(world.responses) == 12 * len(world.questions)
+
+
+def test_a_study_on_some_generators_keeps_their_data_and_the_same_real_data() -> None:
+    from rgd_utils.study import load_study
+
+    every = load_study("sim", sim_scale=0.02)
+    weak = load_study("sim", sim_scale=0.02, generators=["sim-weak"])
+    real = load_study("sim", sim_scale=0.02, generators=[])
+    assert weak.sources == ["real", "sim-weak"] and real.sources == ["real"]
+    assert set(weak.questions["source"]) == {"real", "sim-weak"}
+    assert set(real.questions["source"]) == {"real"}
+    assert set(real.responses["qid"]) == set(real.questions["qid"])
+    assert real.questions.equals(every.questions[every.questions["source"] == "real"].reset_index(drop=True))
+    assert weak.train_questions("sim-weak").reset_index(drop=True).equals(
+        every.train_questions("sim-weak").reset_index(drop=True))
