@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,12 +35,14 @@ from rgd_utils.llm.registry import load_model
 from rgd_utils.pool import study_questions
 from rgd_utils.responses import Expert, answer_questions
 
-root, n_train, n_test, attempts = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-study = get_preset("cpu")
+root, preset = sys.argv[1], sys.argv[5]
+n_train, n_test, attempts = (None if a == "preset" else int(a) for a in sys.argv[2:5])
+study = get_preset(preset)
+n_train, n_test = n_train or study.n_train, n_test or study.n_test
 cache = LLMCache(f"{root}/data/cache", mode="replay")
 real = read_questions(f"{root}/data/questions", benchmarks=list(study.study_benchmarks), sources=["real"])
 llms, records = {}, []
-for spec in study.generators:
+for spec in study.generators if attempts else ():  # attempts None: real questions only
     llm = llms.setdefault(spec.model, load_model(spec.model, cache))
     records += generate_records(llm, spec, train_subjects(real, study.study_benchmarks), study.seed,
                                 attempts=attempts, progress=False)
@@ -59,14 +62,26 @@ print(json.dumps({
 """
 
 
-def test_replay_hits_every_call_and_needs_no_llm_dependency() -> None:
-    run = subprocess.run(
-        [sys.executable, "-c", REPLAY, str(ROOT), str(SMOKE["n_train"]), str(SMOKE["n_test"]),
-         str(SMOKE["generation_attempts"])],
-        capture_output=True, text=True, cwd=ROOT, timeout=600,
-    )
+def _replay(*args: object) -> dict:
+    """Run :data:`REPLAY` with ``root n_train n_test attempts preset``; its counts."""
+    run = subprocess.run([sys.executable, "-c", REPLAY, str(ROOT), *map(str, args)],
+                         capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
     result = json.loads(run.stdout.strip().splitlines()[-1])
     assert result["computed"] == 0 and result["backends_created"] == 0 and result["llm_modules"] == []
     assert result["hits"] == result["calls"] + result["answers"]  # a 100% hit rate
+    return result
+
+
+def test_replay_hits_every_call_and_needs_no_llm_dependency() -> None:
+    result = _replay(SMOKE["n_train"], SMOKE["n_test"], SMOKE["generation_attempts"], "cpu")
     assert result["answers"] == 6 * result["questions"] and result["questions"] > 8 * SMOKE["n_train"]
+
+
+@pytest.mark.parametrize("preset", ["cpu", "cpu-specialists"])
+def test_the_real_study_that_make_all_runs_replays_whole(preset: str) -> None:
+    # `make all` runs the real presets on their real train data (GENERATORS=none): every answer
+    # of every expert to the 300 train and 300 test questions per benchmark is committed.
+    result = _replay("preset", "preset", "preset", preset)
+    assert result["calls"] == 0 and result["questions"] == 4 * (300 + 300)
+    assert result["answers"] == 6 * result["questions"]
