@@ -493,26 +493,26 @@ def claims_check(results: pd.DataFrame, preset: str,
                                          "verdict", "evidence"])
 
 
-def _beyond_claims(average: pd.DataFrame, weak: str, k: int) -> list[dict]:
+def _beyond_claims(average: pd.DataFrame, source: str, k: int) -> list[dict]:
     """Claims 5 and 6 of :func:`claims_check` (those whose rows were measured), on the routers
-    trained on source ``weak``."""
-    on_weak = average[(average["train_source"] == weak) & (average["k"] == k)].set_index("router")
+    trained on ``source`` (the weakest generator, or ``"real"``)."""
+    on_source = average[(average["train_source"] == source) & (average["k"] == k)].set_index("router")
     claims = []
-    if {"CASCAL", DAWID_SKENE_CASCAL} <= set(on_weak.index):
-        ds, cascal = on_weak.loc[DAWID_SKENE_CASCAL], on_weak.loc["CASCAL"]
+    if {"CASCAL", DAWID_SKENE_CASCAL} <= set(on_source.index):
+        ds, cascal = on_source.loc[DAWID_SKENE_CASCAL], on_source.loc["CASCAL"]
         claims.append(_difference_claim(
             "5. Dawid-Skene correctness routes better than majority consensus (beyond the paper)",
             "CASCAL-DS - CASCAL", ds, cascal, "accuracy",
-            f"{weak}: CASCAL-DS {ds['accuracy']:.3f}, CASCAL {cascal['accuracy']:.3f}"))
+            f"{source}: CASCAL-DS {ds['accuracy']:.3f}, CASCAL {cascal['accuracy']:.3f}"))
     zero = average[(average["train_source"] == "real") & (average["k"] == 1)
                    & (average["router"] == "best-single") & average["aiq"].notna()]
-    if k == 1 and "CASCAL" in on_weak.index and len(zero) \
-            and np.isfinite(on_weak.loc["CASCAL", "aiq"]):
-        cascal, models = on_weak.loc["CASCAL"], zero.iloc[0]
+    if k == 1 and "CASCAL" in on_source.index and len(zero) \
+            and np.isfinite(on_source.loc["CASCAL", "aiq"]):
+        cascal, models = on_source.loc["CASCAL"], zero.iloc[0]
         claims.append(_difference_claim(
             "6. CASCAL's accuracy-cost area beats the models alone (beyond the paper)",
             "AIQ(CASCAL) - AIQ(best model per budget)", cascal, models, "aiq",
-            f"{weak}: CASCAL AIQ {cascal['aiq']:.3f}; the models alone, the best one for each "
+            f"{source}: CASCAL AIQ {cascal['aiq']:.3f}; the models alone, the best one for each "
             f"budget chosen on real train data (RouterBench's zero router), AIQ "
             f"{models['aiq']:.3f}"))
     return claims
