@@ -467,9 +467,9 @@ def claims_check(results: pd.DataFrame, preset: str,
             claims.append(_claim(
                 "2. CASCAL beats the best query-answer router on weak-generator data",
                 "CASCAL - best QA", estimate, se,
-                f"{weak}: CASCAL {cascal['accuracy'].iloc[0]:.3f}, best query-answer "
-                f"{best['router']} {best['accuracy']:.3f} (paper abstract: +{PAPER_ABSTRACT_GAIN} "
-                f"points)"))
+                f"{weak}{_weakest_note(preset, weak)}: CASCAL {cascal['accuracy'].iloc[0]:.3f}, "
+                f"best query-answer {best['router']} {best['accuracy']:.3f} (paper abstract: "
+                f"+{PAPER_ABSTRACT_GAIN} points)"))
     filtered = rows[(rows["train_source"] != "real") & (rows["k"] == k)]
     both = filtered[filtered["filter"] == "both"]
     if len(both):
@@ -487,15 +487,25 @@ def claims_check(results: pd.DataFrame, preset: str,
                 f"{int((gain < 0).sum())} losses"))
     if diagnostics is not None and len(diagnostics):
         claims += _explains_claims(rows, diagnostics[diagnostics["preset"] == preset], k)
-    claims += _beyond_claims(unfiltered[unfiltered["benchmark"] == "average"],
-                             generators[-1] if generators else "real", k)
+    source = generators[-1] if generators else "real"
+    claims += _beyond_claims(unfiltered[unfiltered["benchmark"] == "average"], source, k,
+                             _weakest_note(preset, source) if generators else "")
     return pd.DataFrame(claims, columns=["claim", "measure", "estimate", "low", "high",
                                          "verdict", "evidence"])
 
 
-def _beyond_claims(average: pd.DataFrame, source: str, k: int) -> list[dict]:
+def _weakest_note(preset: str, weakest_run: str) -> str:
+    """A note for evidence measured on ``weakest_run`` when the run leaves out the preset's
+    weakest generator (a run with ``generators=`` a subset): empty otherwise."""
+    weakest = source_order(preset)[-1]
+    return "" if weakest_run == weakest else (
+        f" (the weakest generator of this run; the preset's weakest, {weakest}, is not in it)")
+
+
+def _beyond_claims(average: pd.DataFrame, source: str, k: int, note: str = "") -> list[dict]:
     """Claims 5 and 6 of :func:`claims_check` (those whose rows were measured), on the routers
-    trained on ``source`` (the weakest generator, or ``"real"``)."""
+    trained on ``source`` (the weakest generator, or ``"real"``); ``note`` follows the source's
+    name in the evidence."""
     on_source = average[(average["train_source"] == source) & (average["k"] == k)].set_index("router")
     claims = []
     if {"CASCAL", DAWID_SKENE_CASCAL} <= set(on_source.index):
@@ -503,7 +513,7 @@ def _beyond_claims(average: pd.DataFrame, source: str, k: int) -> list[dict]:
         claims.append(_difference_claim(
             "5. Dawid-Skene correctness routes better than majority consensus (beyond the paper)",
             "CASCAL-DS - CASCAL", ds, cascal, "accuracy",
-            f"{source}: CASCAL-DS {ds['accuracy']:.3f}, CASCAL {cascal['accuracy']:.3f}"))
+            f"{source}{note}: CASCAL-DS {ds['accuracy']:.3f}, CASCAL {cascal['accuracy']:.3f}"))
     zero = average[(average["train_source"] == "real") & (average["k"] == 1)
                    & (average["router"] == "best-single") & average["aiq"].notna()]
     if k == 1 and "CASCAL" in on_source.index and len(zero) \
@@ -512,7 +522,7 @@ def _beyond_claims(average: pd.DataFrame, source: str, k: int) -> list[dict]:
         claims.append(_difference_claim(
             "6. CASCAL's accuracy-cost area beats the models alone (beyond the paper)",
             "AIQ(CASCAL) - AIQ(best model per budget)", cascal, models, "aiq",
-            f"{source}: CASCAL AIQ {cascal['aiq']:.3f}; the models alone, the best one for each "
+            f"{source}{note}: CASCAL AIQ {cascal['aiq']:.3f}; the models alone, the best one for each "
             f"budget chosen on real train data (RouterBench's zero router), AIQ "
             f"{models['aiq']:.3f}"))
     return claims

@@ -180,6 +180,20 @@ def test_claims_hold_when_query_answer_routers_degrade_and_cascal_wins():
     assert "kNN 0.500" in second["evidence"]
 
 
+def test_a_run_without_the_weakest_generator_says_so_in_claim_two():
+    rows = [r for r in degrading_world(qa_drop=0.2, qo_drop=0.0)
+            if r["train_source"] in ("real", "sim-strong")]
+    claims = claims_check(tidy(rows), "sim").set_index("claim")
+    assert "1. query-answer routers degrade faster than query-only ones" not in claims.index
+    second = claims.loc["2. CASCAL beats the best query-answer router on weak-generator data"]
+    assert second["evidence"].startswith(
+        "sim-strong (the weakest generator of this run; the preset's weakest, sim-weak, is not in it)")
+    assert second["estimate"] == pytest.approx(0.6 - 0.7)
+    full = claims_check(tidy(degrading_world(0.2, 0.0)), "sim").set_index("claim")
+    assert full.loc["2. CASCAL beats the best query-answer router on weak-generator data",
+                    "evidence"].startswith("sim-weak: CASCAL")
+
+
 def test_claims_do_not_hold_or_are_inconclusive_when_the_data_say_so():
     claims = claims_check(tidy(degrading_world(qa_drop=0.0, qo_drop=0.2)), "sim")
     assert claims["verdict"].tolist() == ["does not hold", "does not hold"]
