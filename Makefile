@@ -36,19 +36,17 @@ SIM_SKIPS := notebooks/00_data.ipynb notebooks/01_generation.ipynb notebooks/02_
 # The generators whose data the study uses (the train conditions besides "real"): empty for all
 # of the preset's, `none` for the real train data only, or names separated by spaces. Passed to
 # the notebooks that have a `generators` parameter (01-06).
-# Until the committed generation runs are complete (they take several sessions of CPU time; see
-# the README, "Progress of the LLM runs"), `make all` runs the real presets on the real train
-# data only (GENERATORS=none) and leaves out PENDING, the notebooks about generated data;
-# `make smoke` and the tests run them, and so does `make all PENDING= GENERATORS=` (e.g. with
-# LLM_CACHE=readwrite to compute what is missing).
+# The committed generation runs take several sessions of CPU time (see the README, "Progress of
+# the LLM runs"); until all are complete, `make all` runs the real presets with the generators
+# whose data are (the strong one). `make all GENERATORS=` runs every generator (with
+# LLM_CACHE=readwrite it computes what is missing). PENDING names notebooks to leave out.
+PENDING ?=
 ifeq ($(PRESET),sim)
 SKIPPED    := $(SIM_SKIPS)
-PENDING    ?=
 GENERATORS ?=
 else
 SKIPPED    :=
-PENDING    ?= notebooks/01_generation.ipynb notebooks/03_self_consistency.ipynb notebooks/04_performance_spread.ipynb
-GENERATORS ?= none
+GENERATORS ?= qwen2.5-coder-1.5b
 endif
 comma := ,
 GENERATORS_YAML = [$(if $(filter none,$(GENERATORS)),,$(subst $(eval) ,$(comma) ,$(strip $(foreach g,$(GENERATORS),"$(g)"))))]

@@ -73,7 +73,9 @@ def test_generators_reach_the_notebooks_that_have_the_parameter(tmp_path) -> Non
         dry = _make(project, "-n", "-B", "all", "WITH_SIM=", "PENDING=", *args).stdout
         return [line.strip() for line in dry.splitlines() if "-y " in line]
 
-    assert option() == ["-y 'generators: []'  \\"]  # real presets: real train data only until complete
+    # real presets: the generators whose data are complete
+    assert option() == ["-y 'generators: [\"qwen2.5-coder-1.5b\"]'  \\"]
+    assert option("GENERATORS=none") == ["-y 'generators: []'  \\"]  # the real train data only
     assert option("GENERATORS=strong weak") == ["-y 'generators: [\"strong\", \"weak\"]'  \\"]
     assert option("GENERATORS=") == []  # every generator of the preset
     assert option("PRESET=sim") == []
@@ -85,8 +87,10 @@ def test_the_simulated_preset_skips_the_data_and_llm_stages(tmp_path) -> None:
     sim = _make(project, "-n", "-B", "all", "PRESET=sim").stdout
     assert "papermill notebooks/03_self_consistency.ipynb" in sim and "-p preset sim" in sim
     assert "notebooks/00_data.ipynb" not in sim and "notebooks/02_pool_responses.ipynb" not in sim
-    cpu = _make(project, "-n", "-B", "all", "WITH_SIM=").stdout  # 01 on are pending for now
-    assert "papermill notebooks/00_data.ipynb" in cpu and "03_self_consistency" not in cpu
+    cpu = _make(project, "-n", "-B", "all", "WITH_SIM=").stdout
+    assert "papermill notebooks/00_data.ipynb runs/cpu/" in cpu and "03_self_consistency.ipynb runs/cpu/" in cpu
+    assert "03_self_consistency" not in _make(project, "-n", "-B", "all", "WITH_SIM=",
+                                              "PENDING=notebooks/03_self_consistency.ipynb").stdout
     # by default the real study's `make all` runs the simulated world first, into runs/sim/
     both = _make(project, "-n", "-B", "all").stdout
     assert both.index("papermill notebooks/03_self_consistency.ipynb runs/sim/") < both.index(

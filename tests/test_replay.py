@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -35,14 +36,15 @@ from rgd_utils.llm.registry import load_model
 from rgd_utils.pool import study_questions
 from rgd_utils.responses import Expert, answer_questions
 
-root, preset = sys.argv[1], sys.argv[5]
+root, preset, generators = sys.argv[1], sys.argv[5], sys.argv[6]
 n_train, n_test, attempts = (None if a == "preset" else int(a) for a in sys.argv[2:5])
-study = get_preset(preset)
+study = get_preset(preset).with_generators(None if generators == "all" else
+                                           [g for g in generators.split(",") if g != "none"])
 n_train, n_test = n_train or study.n_train, n_test or study.n_test
 cache = LLMCache(f"{root}/data/cache", mode="replay")
 real = read_questions(f"{root}/data/questions", benchmarks=list(study.study_benchmarks), sources=["real"])
 llms, records = {}, []
-for spec in study.generators if attempts else ():  # attempts None: real questions only
+for spec in study.generators:  # attempts None: as the preset says
     llm = llms.setdefault(spec.model, load_model(spec.model, cache))
     records += generate_records(llm, spec, train_subjects(real, study.study_benchmarks), study.seed,
                                 attempts=attempts, progress=False)
@@ -63,7 +65,8 @@ print(json.dumps({
 
 
 def _replay(*args: object) -> dict:
-    """Run :data:`REPLAY` with ``root n_train n_test attempts preset``; its counts."""
+    """Run :data:`REPLAY` with ``root n_train n_test attempts preset generators``; its counts
+    (``generators``: names joined by commas, ``all`` or ``none``)."""
     run = subprocess.run([sys.executable, "-c", REPLAY, str(ROOT), *map(str, args)],
                          capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
@@ -74,14 +77,18 @@ def _replay(*args: object) -> dict:
 
 
 def test_replay_hits_every_call_and_needs_no_llm_dependency() -> None:
-    result = _replay(SMOKE["n_train"], SMOKE["n_test"], SMOKE["generation_attempts"], "cpu")
+    result = _replay(SMOKE["n_train"], SMOKE["n_test"], SMOKE["generation_attempts"], "cpu", "all")
     assert result["answers"] == 6 * result["questions"] and result["questions"] > 8 * SMOKE["n_train"]
 
 
 @pytest.mark.parametrize("preset", ["cpu", "cpu-specialists"])
 def test_the_real_study_that_make_all_runs_replays_whole(preset: str) -> None:
-    # `make all` runs the real presets on their real train data (GENERATORS=none): every answer
-    # of every expert to the 300 train and 300 test questions per benchmark is committed.
-    result = _replay("preset", "preset", "preset", preset)
-    assert result["calls"] == 0 and result["questions"] == 4 * (300 + 300)
+    # `make all` runs the real presets with the generators whose data are complete (the
+    # Makefile's GENERATORS): every call of the strong generator (200 per benchmark) and every
+    # answer of every expert to its kept items and to the 300 real train and 300 real test
+    # questions per benchmark are committed.
+    generators = re.search(r"^GENERATORS \?= (.+)$", (ROOT / "Makefile").read_text(), re.M)[1]
+    assert generators == "qwen2.5-coder-1.5b"
+    result = _replay("preset", "preset", "preset", preset, generators)
+    assert result["calls"] == 4 * 200 and result["questions"] == 4 * (300 + 300) + 750
     assert result["answers"] == 6 * result["questions"]
