@@ -441,6 +441,9 @@ def claims_check(results: pd.DataFrame, preset: str,
     unfiltered = with_averages(rows[rows["filter"] == "none"])
     average = unfiltered[unfiltered["benchmark"] == "average"]
     average = average.assign(family=average["router"].map(router_family))
+    # claims 2, 5 and 6 are measured on the weakest train source of this run
+    source = generators[-1] if generators else "real"
+    note = _weakest_note(preset, source) if generators else ""
     claims = []
     if len(generators) >= 2:
         strong, weak = generators[0], generators[-1]
@@ -467,7 +470,7 @@ def claims_check(results: pd.DataFrame, preset: str,
             claims.append(_claim(
                 "2. CASCAL beats the best query-answer router on weak-generator data",
                 "CASCAL - best QA", estimate, se,
-                f"{weak}{_weakest_note(preset, weak)}: CASCAL {cascal['accuracy'].iloc[0]:.3f}, "
+                f"{weak}{note}: CASCAL {cascal['accuracy'].iloc[0]:.3f}, "
                 f"best query-answer {best['router']} {best['accuracy']:.3f} (paper abstract: "
                 f"+{PAPER_ABSTRACT_GAIN} points)"))
     filtered = rows[(rows["train_source"] != "real") & (rows["k"] == k)]
@@ -487,9 +490,7 @@ def claims_check(results: pd.DataFrame, preset: str,
                 f"{int((gain < 0).sum())} losses"))
     if diagnostics is not None and len(diagnostics):
         claims += _explains_claims(rows, diagnostics[diagnostics["preset"] == preset], k)
-    source = generators[-1] if generators else "real"
-    claims += _beyond_claims(unfiltered[unfiltered["benchmark"] == "average"], source, k,
-                             _weakest_note(preset, source) if generators else "")
+    claims += _beyond_claims(unfiltered[unfiltered["benchmark"] == "average"], source, k, note)
     return pd.DataFrame(claims, columns=["claim", "measure", "estimate", "low", "high",
                                          "verdict", "evidence"])
 
