@@ -180,7 +180,7 @@ def test_claims_hold_when_query_answer_routers_degrade_and_cascal_wins():
     assert "kNN 0.500" in second["evidence"]
 
 
-def test_a_run_without_the_weakest_generator_says_so_in_claim_two():
+def test_a_run_without_the_weakest_generator_says_so_in_claims_one_and_two():
     rows = [r for r in degrading_world(qa_drop=0.2, qo_drop=0.0)
             if r["train_source"] in ("real", "sim-strong")]
     claims = claims_check(tidy(rows), "sim").set_index("claim")
@@ -189,6 +189,12 @@ def test_a_run_without_the_weakest_generator_says_so_in_claim_two():
     assert second["evidence"].startswith(
         "sim-strong (the weakest generator of this run; the preset's weakest, sim-weak, is not in it)")
     assert second["estimate"] == pytest.approx(0.6 - 0.7)
+    two = claims_check(tidy([r for r in degrading_world(qa_drop=0.2, qo_drop=0.0)
+                             if r["train_source"] != "sim-weak"]), "sim").set_index("claim")
+    first = two.loc["1. query-answer routers degrade faster than query-only ones"]
+    assert first["estimate"] == pytest.approx(0.1)  # strong -> medium: half the drop
+    assert first["evidence"].startswith("sim-strong -> sim-medium (the weakest generator of this "
+                                        "run; the preset's weakest, sim-weak, is not in it)")
     full = claims_check(tidy(degrading_world(0.2, 0.0)), "sim").set_index("claim")
     assert full.loc["2. CASCAL beats the best query-answer router on weak-generator data",
                     "evidence"].startswith("sim-weak: CASCAL")
@@ -230,7 +236,8 @@ def test_explains_claim_uses_the_generator_method_and_spread():
            for b in ("b1", "b2") for i, s in enumerate(GENERATORS)])
     claims = claims_check(tidy(rows), "sim", diagnostics).set_index("claim")
     sc = claims.loc["4. sc_rate explains generator quality"]
-    assert sc["estimate"] == 1.0 and sc["verdict"] == "holds"  # p = 1/36
+    assert sc["estimate"] == 1.0 and sc["verdict"] == "holds"
+    assert "p = 0.028 (the smallest possible: 1/36 = 0.028)" in sc["evidence"]
     spread = claims.loc["4. mean_spread explains generator quality"]
     assert spread["estimate"] == -1.0 and spread["verdict"] == "does not hold"
 
