@@ -37,16 +37,18 @@ SIM_SKIPS := notebooks/00_data.ipynb notebooks/01_generation.ipynb notebooks/02_
 # of the preset's, `none` for the real train data only, or names separated by spaces. Passed to
 # the notebooks that have a `generators` parameter (01-06).
 # The committed generation runs take several sessions of CPU time (see the README, "Progress of
-# the LLM runs"); until all are complete, `make all` runs the real presets with the generators
-# whose data are (the strong one). `make all GENERATORS=` runs every generator (with
-# LLM_CACHE=readwrite it computes what is missing). PENDING names notebooks to leave out.
+# the LLM runs"); until all are complete, `make all` runs the packaged presets with the
+# generators whose data are (GENERATORS_DONE_<preset>); the others (sim, paper) with all of
+# theirs. `make all GENERATORS=` runs every generator (with LLM_CACHE=readwrite it computes
+# what is missing). PENDING names notebooks to leave out.
 PENDING ?=
+GENERATORS_DONE_cpu             := qwen2.5-coder-1.5b
+GENERATORS_DONE_cpu-specialists := qwen2.5-coder-1.5b
+GENERATORS ?= $(GENERATORS_DONE_$(PRESET))
 ifeq ($(PRESET),sim)
 SKIPPED    := $(SIM_SKIPS)
-GENERATORS ?=
 else
 SKIPPED    :=
-GENERATORS ?= qwen2.5-coder-1.5b
 endif
 comma := ,
 GENERATORS_YAML = [$(if $(filter none,$(GENERATORS)),,$(subst $(eval) ,$(comma) ,$(strip $(foreach g,$(GENERATORS),"$(g)"))))]

@@ -4,6 +4,7 @@ stage targets chained in order, and a failing cell that stops make and is named.
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -73,8 +74,14 @@ def test_generators_reach_the_notebooks_that_have_the_parameter(tmp_path) -> Non
         dry = _make(project, "-n", "-B", "all", "WITH_SIM=", "PENDING=", *args).stdout
         return [line.strip() for line in dry.splitlines() if "-y " in line]
 
-    # real presets: the generators whose data are complete
-    assert option() == ["-y 'generators: [\"qwen2.5-coder-1.5b\"]'  \\"]
+    # the packaged presets: the generators whose data are complete; the others: all of theirs
+    done = re.findall(r"^GENERATORS_DONE_(\S+) +:= (.+)$", (ROOT / "Makefile").read_text(), re.M)
+    assert [preset for preset, _ in done] == ["cpu", "cpu-specialists"]
+    for preset, generators in done:
+        names = ", ".join(f'"{g}"' for g in generators.split())
+        assert option(f"PRESET={preset}") == [f"-y 'generators: [{names}]'  \\"]
+    assert option() == option("PRESET=cpu")
+    assert option("PRESET=paper") == []
     assert option("GENERATORS=none") == ["-y 'generators: []'  \\"]  # the real train data only
     assert option("GENERATORS=strong weak") == ["-y 'generators: [\"strong\", \"weak\"]'  \\"]
     assert option("GENERATORS=") == []  # every generator of the preset

@@ -11,7 +11,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from rgd_utils.config import get_preset
+
 ROOT = Path(__file__).resolve().parents[1]
+#: Items kept by screening of each generator's committed calls (notebook 01's audit).
+KEPT = {"qwen2.5-coder-1.5b": 750}
 SMOKE = yaml.safe_load((ROOT / "notebooks" / "smoke.yaml").read_text(encoding="utf-8"))
 
 #: Runs in a fresh interpreter in which importing llama.cpp, torch or transformers fails.
@@ -83,12 +87,13 @@ def test_replay_hits_every_call_and_needs_no_llm_dependency() -> None:
 
 @pytest.mark.parametrize("preset", ["cpu", "cpu-specialists"])
 def test_the_real_study_that_make_all_runs_replays_whole(preset: str) -> None:
-    # `make all` runs the real presets with the generators whose data are complete (the
-    # Makefile's GENERATORS): every call of the strong generator (200 per benchmark) and every
+    # `make all` runs the packaged presets with the generators whose data are complete (the
+    # Makefile's GENERATORS_DONE_<preset>): every call of those generators and every
     # answer of every expert to its kept items and to the 300 real train and 300 real test
     # questions per benchmark are committed.
-    generators = re.search(r"^GENERATORS \?= (.+)$", (ROOT / "Makefile").read_text(), re.M)[1]
-    assert generators == "qwen2.5-coder-1.5b"
-    result = _replay("preset", "preset", "preset", preset, generators)
-    assert result["calls"] == 4 * 200 and result["questions"] == 4 * (300 + 300) + 750
+    generators = re.search(rf"^GENERATORS_DONE_{preset} +:= (.+)$",
+                           (ROOT / "Makefile").read_text(), re.M)[1].split()
+    result = _replay("preset", "preset", "preset", preset, ",".join(generators))
+    assert result["calls"] == sum(4 * get_preset(preset).generator(g).attempts for g in generators)
+    assert result["questions"] == 4 * (300 + 300) + sum(KEPT[g] for g in generators)
     assert result["answers"] == 6 * result["questions"]
