@@ -67,7 +67,7 @@ PACKAGE   := $(shell find rgd_utils -name '*.py' 2>/dev/null)
 # Stage name of a notebook: notebooks/00_data.ipynb -> data
 stage = $(shell echo $(basename $(notdir $(1))) | cut -d_ -f2-)
 
-.PHONY: help all sim-study sim-notebooks test test-all test-slow smoke lab llm specialists specialists-env report clean distclean venv $(foreach nb,$(NOTEBOOKS),$(call stage,$(nb)))
+.PHONY: help all sim-study notebooks test test-all test-slow smoke lab llm specialists specialists-env report clean distclean venv $(foreach nb,$(NOTEBOOKS),$(call stage,$(nb)))
 
 help: ## Show the targets
 	@echo "rgd: Routing with Generated Data, a reproducible study"
@@ -162,34 +162,33 @@ specialists: $(SPEC_STAMP)
 specialists-env: $(SPEC_STAMP)
 
 # ---------------------------------------------------------------------------------------------
-# The study: every notebook in order, through papermill, into $(OUT)/.
-ifeq ($(PRESET),sim)
-# The simulated world's notebooks 03-06 each draw the same world themselves and do not read one
-# another's output; only 07 reads their results. They run SIM_JOBS at a time, each numeric
-# library on one thread (so that two notebooks share 2 cores without spinning threads).
-SIM_JOBS ?= 2
-THREADS  := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
-all: $(STAMP)
-	@$(MAKE) --no-print-directory -j$(SIM_JOBS) sim-notebooks
-sim-notebooks: $(EXECUTED)
+# The study: every notebook through papermill, into $(OUT)/. The data and LLM stages (00-02) run
+# in order; the analyses (03-06) read only what 00-02 wrote (the simulated world's draw it
+# themselves) and not one another's output, so they run NB_JOBS at a time, each numeric library
+# on one thread (two notebooks share 2 cores without spinning threads); 07 reads their results.
+NB_JOBS ?= 2
+THREADS ?=
+DATA_STAGES     := $(filter $(addprefix $(OUT)/,00_% 01_% 02_%),$(EXECUTED))
+RESULTS_STAGE   := $(filter %/07_results.ipynb,$(EXECUTED))
+ANALYSIS_STAGES := $(filter-out $(DATA_STAGES) $(RESULTS_STAGE),$(EXECUTED))
+all: $(STAMP) $(if $(WITH_SIM),sim-study)
+	@$(MAKE) --no-print-directory -j$(NB_JOBS) notebooks WITH_SIM= \
+		$(if $(filter-out 1,$(NB_JOBS)),THREADS="OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1")
+notebooks: $(EXECUTED)
 	@echo "all $(words $(EXECUTED)) notebooks ran (preset $(PRESET)); executed copies in $(OUT)/, figures in $(FIGURES_DIR)/"
-$(filter %/07_results.ipynb,$(EXECUTED)): $(filter-out %/07_results.ipynb,$(EXECUTED))
-else
-THREADS  :=
-all: $(if $(WITH_SIM),sim-study) $(EXECUTED)
-	@echo "all $(words $(EXECUTED)) notebooks ran (preset $(PRESET)); executed copies in $(OUT)/, figures in $(FIGURES_DIR)/"
-endif
+$(foreach i,$(wordlist 2,$(words $(DATA_STAGES)),$(shell seq 1 $(words $(DATA_STAGES)))),\
+  $(eval $(word $(i),$(DATA_STAGES)): $(word $(shell expr $(i) - 1),$(DATA_STAGES))))
+$(ANALYSIS_STAGES): $(lastword $(DATA_STAGES))
+$(RESULTS_STAGE): $(ANALYSIS_STAGES) $(lastword $(DATA_STAGES)) | $(if $(WITH_SIM),sim-study)
 
 # The simulated world's notebooks (before the default study's, whose 07 then reports both).
 sim-study: $(STAMP)
 	@$(MAKE) --no-print-directory all PRESET=sim WITH_SIM= OUT=$(SIM_OUT)
-$(filter %/07_results.ipynb,$(EXECUTED)): | $(if $(WITH_SIM),sim-study)
 
 $(OUT):
 	@mkdir -p $@
 
-# Each notebook depends on itself, the package, the environment and the notebook before it
-# (sim: 07 on 03-06, see above).
+# Each notebook depends on itself, the package, the environment and the stages before it (above).
 $(OUT)/%.ipynb: notebooks/%.ipynb $(PACKAGE) $(STAMP) | $(OUT)
 	@echo "=== $< (preset $(PRESET))"
 	@$(THREADS) RGD_LLM_CACHE=$(LLM_CACHE) $(VENV)/bin/papermill $< $(@:.ipynb=.partial.ipynb) -k $(KERNEL) --cwd $(CURDIR) \
@@ -200,10 +199,6 @@ $(OUT)/%.ipynb: notebooks/%.ipynb $(PACKAGE) $(STAMP) | $(OUT)
 		|| $(PY) -m rgd_utils.notebook_failure $< $(@:.ipynb=.partial.ipynb)
 	@mv $(@:.ipynb=.partial.ipynb) $@
 
-ifneq ($(PRESET),sim)
-$(foreach i,$(wordlist 2,$(words $(EXECUTED)),$(shell seq 1 $(words $(EXECUTED)))),\
-  $(eval $(word $(i),$(EXECUTED)): $(word $(shell expr $(i) - 1),$(EXECUTED))))
-endif
 $(foreach nb,$(NOTEBOOKS),$(eval $(call stage,$(nb)): $(OUT)/$(notdir $(nb))))
 
 smoke: $(STAMP) ## every notebook with small parameters, in a scratch folder

@@ -167,17 +167,28 @@ def test_stages_run_in_order_and_a_failing_cell_stops_make_and_is_named(tmp_path
     assert again.returncode == 0 and "=== notebooks/00_first.ipynb" not in again.stdout
 
 
-def test_the_simulated_notebooks_run_two_at_a_time_on_one_thread_and_07_waits(tmp_path) -> None:
+def test_the_analyses_run_two_at_a_time_on_one_thread_after_the_data_and_07_waits(tmp_path) -> None:
     project = _copy_project(tmp_path, {name: ["x = 1"] for name in (
+        "00_data.ipynb", "01_generation.ipynb", "02_pool_responses.ipynb",
         "03_self_consistency.ipynb", "04_performance_spread.ipynb", "07_results.ipynb")})
-    dry = _make(project, "-n", "-B", "all", "PRESET=sim").stdout
-    assert "-j2 sim-notebooks" in dry
-    assert dry.count("OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1") == 3
-    assert dry.index("papermill notebooks/07_results") > max(
-        dry.index("papermill notebooks/03_"), dry.index("papermill notebooks/04_"))
-    # a stage target of the simulated world runs that notebook alone (no chain before it)
+    for preset, notebooks in (("sim", ("03_", "04_", "07_")),
+                              ("cpu", ("00_", "01_", "02_", "03_", "04_", "07_"))):
+        dry = _make(project, "-n", "-B", "all", f"PRESET={preset}", "WITH_SIM=").stdout
+        assert "-j2 notebooks" in dry
+        assert len([line for line in dry.splitlines() if line.startswith(
+            "OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 RGD_LLM_CACHE=replay "
+            ".venv/bin/papermill")]) == len(notebooks)
+        starts = [dry.index(f"papermill notebooks/{nb}") for nb in notebooks]
+        assert starts == sorted(starts)  # 00 -> 01 -> 02 -> (03, 04) -> 07
+        assert "OMP_NUM_THREADS" not in _make(project, "-n", "-B", "all", f"PRESET={preset}",
+                                              "WITH_SIM=", "NB_JOBS=1").stdout
+    # a stage target runs that notebook after the data stages only (not the other analyses)
     alone = _make(project, "-n", "-B", "performance_spread", "PRESET=sim").stdout
     assert "notebooks/04_" in alone and "notebooks/03_" not in alone
-    # the real study keeps its chain: each stage after the one before it
     chained = _make(project, "-n", "-B", "performance_spread", "PENDING=", "WITH_SIM=").stdout
-    assert "notebooks/03_" in chained and "OMP_NUM_THREADS" not in chained
+    assert "notebooks/02_" in chained and "notebooks/03_" not in chained
+    assert "OMP_NUM_THREADS" not in chained
+    # the default study's 07 reports the simulated world too: it waits for the whole sim study
+    both = _make(project, "-n", "-B", "results").stdout
+    assert both.index("papermill notebooks/04_performance_spread.ipynb runs/sim/") < both.index(
+        "papermill notebooks/07_results.ipynb runs/cpu/")
