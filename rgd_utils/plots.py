@@ -19,6 +19,22 @@ def use_style() -> None:
                          "svg.hashsalt": "rgd", "pdf.fonttype": 42})
 
 
+def preset_suffix(preset: str) -> str:
+    """Suffix of a preset's figure and report names: none for the default study, ``cpu``.
+
+    Parameters
+    ----------
+    preset : str
+
+    Returns
+    -------
+    str
+        ``""`` for ``"cpu"``, else ``"_<preset>"`` (``02_agreement_cpu-specialists``), so that
+        presets sharing ``figures/`` and ``data/reports/`` do not overwrite one another.
+    """
+    return "" if preset == "cpu" else f"_{preset}"
+
+
 def save_figure(fig: plt.Figure, name: str, folder: Path) -> list[Path]:
     """Save a figure as ``folder/name.png`` and ``folder/name.pdf``, byte-stable across runs.
 

@@ -1,0 +1,11 @@
+"""Figure names per preset."""
+
+from __future__ import annotations
+
+from rgd_utils.plots import preset_suffix
+
+
+def test_every_preset_but_the_default_study_names_its_figures_and_reports() -> None:
+    assert preset_suffix("cpu") == ""
+    assert f"01_generation{preset_suffix('cpu-specialists')}" == "01_generation_cpu-specialists"
+    assert preset_suffix("sim") == "_sim"
