@@ -447,15 +447,15 @@ def claims_check(results: pd.DataFrame, preset: str,
     note = _weakest_note(preset, source) if generators else ""
     claims = []
     if len(generators) >= 2:
-        strong, weak = generators[0], generators[-1]
-        qa = [_family_mean(average, "query-answer", s, k) for s in (strong, weak)]
-        qo = [_family_mean(average, "query-only", s, k) for s in (strong, weak)]
+        strong = generators[0]
+        qa = [_family_mean(average, "query-answer", s, k) for s in (strong, source)]
+        qo = [_family_mean(average, "query-only", s, k) for s in (strong, source)]
         estimate = (qa[0][0] - qa[1][0]) - (qo[0][0] - qo[1][0])
         se = np.sqrt(sum(x[1] ** 2 for x in qa + qo))
         claims.append(_claim(
             "1. query-answer routers degrade faster than query-only ones", "drop(QA) - drop(QO)",
             estimate, se,
-            f"{strong} -> {weak}{note}: query-answer {qa[0][0]:.3f} -> {qa[1][0]:.3f} "
+            f"{strong} -> {source}{note}: query-answer {qa[0][0]:.3f} -> {qa[1][0]:.3f} "
             f"({', '.join(qa[0][2])}); query-only {qo[0][0]:.3f} -> {qo[1][0]:.3f} "
             f"({', '.join(qo[0][2])})"))
     if generators:
@@ -593,7 +593,7 @@ def _explains_claims(rows: pd.DataFrame, diagnostics: pd.DataFrame, k: int) -> l
             "claim": f"4. {measure} explains generator quality", "measure": "concordance tau",
             "estimate": tau, "low": np.nan, "high": np.nan, "verdict": verdict,
             "evidence": f"{len(groups)} benchmarks x {len(groups[0][0])} generators; exact "
-                        f"permutation p = {p:.3f} (the smallest possible: 1/{orders} = "
+                        f"permutation p = {p:.3f} (it cannot go below 1/{orders} = "
                         f"{1 / orders:.3f}); quality = mean top-{k} accuracy of the "
                         f"query-answer and query-only routers trained on the generator's data"})
     return claims

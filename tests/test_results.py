@@ -237,7 +237,7 @@ def test_explains_claim_uses_the_generator_method_and_spread():
     claims = claims_check(tidy(rows), "sim", diagnostics).set_index("claim")
     sc = claims.loc["4. sc_rate explains generator quality"]
     assert sc["estimate"] == 1.0 and sc["verdict"] == "holds"
-    assert "p = 0.028 (the smallest possible: 1/36 = 0.028)" in sc["evidence"]
+    assert "p = 0.028 (it cannot go below 1/36 = 0.028)" in sc["evidence"]
     spread = claims.loc["4. mean_spread explains generator quality"]
     assert spread["estimate"] == -1.0 and spread["verdict"] == "does not hold"
 
