@@ -355,3 +355,19 @@ def test_cost_points_keep_the_measured_policies_of_the_real_and_weakest_sources(
     assert points.loc[("pool-vote", "real", 1), "family"] == "reference"
     assert np.isnan(points.loc[("pool-vote", "real", 1), "aiq"])
     assert cost_points(tidy(rows), "cpu").empty
+
+
+def test_explains_claim_compares_generators_on_one_self_consistency_method():
+    # the weakest generator is not in the pool: no "generator" rate for it, so every generator
+    # is rated by the pool majority (here the reverse order of the generator method's)
+    rows = degrading_world(0.2, 0.1)
+    diagnostics = pd.DataFrame(
+        [{"preset": "sim", "benchmark": b, "source": s, "method": "pool-majority",
+          "sc_rate": 0.1 * i} for b in ("b1", "b2") for i, s in enumerate(GENERATORS)]
+        + [{"preset": "sim", "benchmark": b, "source": s, "method": "generator",
+            "sc_rate": 0.9 - 0.1 * i} for b in ("b1", "b2") for s, i in
+           zip(GENERATORS[:-1], range(2))])
+    sc = claims_check(tidy(rows), "sim", diagnostics).set_index("claim").loc[
+        "4. sc_rate explains generator quality"]
+    assert sc["estimate"] == -1.0 and sc["verdict"] == "does not hold"
+    assert sc["evidence"].endswith("; sc_rate by the pool-majority method")
