@@ -42,7 +42,7 @@ SIM_SKIPS := notebooks/00_data.ipynb notebooks/01_generation.ipynb notebooks/02_
 # theirs. `make all GENERATORS=` runs every generator (with LLM_CACHE=readwrite it computes
 # what is missing). PENDING names notebooks to leave out.
 PENDING ?=
-GENERATORS_DONE_cpu             := qwen2.5-coder-1.5b qwen2.5-coder-0.5b
+GENERATORS_DONE_cpu             := qwen2.5-coder-1.5b qwen2.5-coder-0.5b qwen2.5-coder-0.5b-t1.0
 GENERATORS_DONE_cpu-specialists := qwen2.5-coder-1.5b qwen2.5-coder-0.5b
 GENERATORS ?= $(GENERATORS_DONE_$(PRESET))
 ifeq ($(PRESET),sim)

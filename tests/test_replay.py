@@ -15,7 +15,7 @@ from rgd_utils.config import get_preset
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Items kept by screening of each generator's committed calls (notebook 01's audit).
-KEPT = {"qwen2.5-coder-1.5b": 750, "qwen2.5-coder-0.5b": 840}
+KEPT = {"qwen2.5-coder-1.5b": 750, "qwen2.5-coder-0.5b": 840, "qwen2.5-coder-0.5b-t1.0": 659}
 SMOKE = yaml.safe_load((ROOT / "notebooks" / "smoke.yaml").read_text(encoding="utf-8"))
 
 #: Runs in a fresh interpreter in which importing llama.cpp, torch or transformers fails.
