@@ -18,6 +18,22 @@ from pathlib import Path
 DEFAULT_SEED = 0
 
 
+def preset_suffix(preset: str) -> str:
+    """Suffix of a preset's folder, figure and report names: none for the default study, ``cpu``.
+
+    Parameters
+    ----------
+    preset : str
+
+    Returns
+    -------
+    str
+        ``""`` for ``"cpu"``, else ``"_<preset>"`` (``02_agreement_cpu-specialists``), so that
+        presets sharing ``data/``, ``figures/`` and ``data/reports/`` do not overwrite one another.
+    """
+    return "" if preset == "cpu" else f"_{preset}"
+
+
 @dataclass(frozen=True)
 class GeneratorSpec:
     """A generator of the study: a registered model and how it samples.
@@ -258,7 +274,7 @@ class Paths:
     def responses(self, preset: str) -> Path:
         """The pool's responses of a preset: ``responses/`` for the default study, else
         ``responses_<preset>/`` (presets share the questions, not the pool)."""
-        return self.data / ("responses" if preset == "cpu" else f"responses_{preset}")
+        return self.data / f"responses{preset_suffix(preset)}"
 
     @property
     def reports(self) -> Path:

@@ -7,6 +7,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt  # the notebook's inline backend, or Agg without a display
 import seaborn as sns
 
+from .config import preset_suffix  # noqa: F401  (re-exported: the notebooks name figures with it)
+
 #: Metadata fixed so that the same figure gives the same bytes on every run.
 _PDF_METADATA = {"CreationDate": None, "Creator": "rgd", "Producer": "rgd"}
 _PNG_METADATA = {"Software": "rgd"}
@@ -17,22 +19,6 @@ def use_style() -> None:
     sns.set_theme(style="whitegrid", palette="colorblind", context="notebook")
     plt.rcParams.update({"figure.dpi": 110, "savefig.dpi": 150, "savefig.bbox": "tight",
                          "svg.hashsalt": "rgd", "pdf.fonttype": 42})
-
-
-def preset_suffix(preset: str) -> str:
-    """Suffix of a preset's figure and report names: none for the default study, ``cpu``.
-
-    Parameters
-    ----------
-    preset : str
-
-    Returns
-    -------
-    str
-        ``""`` for ``"cpu"``, else ``"_<preset>"`` (``02_agreement_cpu-specialists``), so that
-        presets sharing ``figures/`` and ``data/reports/`` do not overwrite one another.
-    """
-    return "" if preset == "cpu" else f"_{preset}"
 
 
 def save_figure(fig: plt.Figure, name: str, folder: Path) -> list[Path]:
