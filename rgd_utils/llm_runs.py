@@ -27,22 +27,12 @@ import pandas as pd
 from .benchmarks import read_questions
 from .calibration import calibration_table, experts_above_chance
 from .config import GeneratorSpec, Preset, get_paths, get_preset
-from .generation import (
-    GenerationRecord,
-    GenerationValidation,
-    description_for,
-    generation_report,
-    generator_messages,
-    generator_params,
-    parse_generation,
-    schedule,
-    validate_generated,
-)
-from .generation.run import generate_records, train_subjects
+from .generation import GenerationValidation, generation_report, schedule, validate_generated
+from .generation.run import generate_records, generation_request, record, train_subjects
 from .llm.cache import CacheMissError, LLMCache
 from .llm.registry import load_model
 from .pool import domain_choice_gain, routing_headroom, select_questions, study_questions
-from .responses import Expert, answer_one, answer_questions
+from .responses import Expert, answer_questions, answer_request
 
 
 def run_answers(questions: pd.DataFrame, experts: list[Expert], cache: LLMCache) -> pd.DataFrame:
@@ -115,14 +105,9 @@ def cached_generation(preset: Preset, questions: pd.DataFrame, cache_root: Path
         calls = schedule(subjects, spec.attempts, preset.seed)
         done = []
         for call in calls:
-            messages = generator_messages(description_for(call.benchmark, call.subject))
-            params = generator_params(call.attempt, temperature=spec.temperature)
-            try:
-                text = llm.generate([messages], params)[0].text
-            except CacheMissError:
-                continue
-            done.append(GenerationRecord(spec.name, call.benchmark, call.subject, call.attempt,
-                                         parse_generation(text), text))
+            outcome = llm.lookup(generation_request(spec, call))
+            if outcome is not None:
+                done.append(record(spec, call, outcome))
         rows.append({"who": spec.name, "cached": len(done), "needed": len(calls)})
         if done:
             kept.append(validate_generated(done, questions).kept)
@@ -146,13 +131,9 @@ def study_progress(preset: Preset, questions: pd.DataFrame, cache_root: Path) ->
     parts.append(("generated answers", generated))
     for part, table in parts:
         for expert in map(Expert.parse, preset.experts):
-            cached = 0
-            for question, options in zip(table["question"], table["options"]):
-                try:
-                    answer_one(models[expert.model], expert, question, list(options))
-                    cached += 1
-                except CacheMissError:
-                    pass
+            llm = models[expert.model]
+            cached = sum(llm.lookup(answer_request(expert, question, list(options), llm.chat)) is not None
+                         for question, options in zip(table["question"], table["options"]))
             rows.append({"part": part, "who": expert.name, "cached": cached, "needed": len(table)})
     return pd.DataFrame(rows, columns=["part", "who", "cached", "needed"])
 

@@ -12,14 +12,12 @@ Two kinds of entries:
   adapter (:mod:`rgd_utils.specialists`), run by llama.cpp; its identity adds the adapter's
   sha256, checked against its record when the model is first loaded.
 * **endpoint** (the ``paper`` preset): the paper's models, served by vLLM (or any
-  OpenAI-compatible server). ``RGD_OPENAI_BASE_URL`` gives the server; a model-specific
-  ``RGD_ENDPOINT_<NAME>`` (name upper-cased, non-alphanumerics as ``_``) overrides it.
+  OpenAI-compatible server), at the endpoints :func:`rgd_utils.llm.endpoints.endpoints_for` finds.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -28,6 +26,7 @@ from . import packaged
 from .backend import Backend
 from .cache import LLMCache
 from .cached import CachedLLM
+from .endpoints import endpoints_for
 from .llamacpp import CHUNKS, LLAMA_CPP_VERSION, LlamaCppBackend
 
 
@@ -72,19 +71,6 @@ PAPER_MODELS: dict[str, EndpointModel] = {m.name: m for m in (
 )}
 #: The paper's generators, strong to weak; the last two are also pool members.
 PAPER_GENERATORS: tuple[str, ...] = ("gemini-2.5-flash", "Qwen3-32", "Exaone")
-
-
-def endpoint_url(name: str) -> str:
-    """Base URL of the endpoint serving ``name`` (``RGD_ENDPOINT_<NAME>``, else
-    ``RGD_OPENAI_BASE_URL``); a clear error when neither is set."""
-    specific = "RGD_ENDPOINT_" + re.sub(r"[^A-Za-z0-9]", "_", name).upper()
-    url = os.environ.get(specific) or os.environ.get("RGD_OPENAI_BASE_URL")
-    if not url:
-        raise KeyError(
-            f"no endpoint for model {name!r}: set {specific} or RGD_OPENAI_BASE_URL to the base URL "
-            "of an OpenAI-compatible server (e.g. http://localhost:8000/v1 for `vllm serve`)"
-        )
-    return url
 
 
 def _gguf_path(model: packaged.PackagedModel) -> Path:
@@ -147,7 +133,7 @@ def _endpoint_backend(name: str) -> tuple[dict, Callable[[], Backend]]:
     def make() -> Backend:
         from .openai_http import OpenAIBackend
 
-        return OpenAIBackend(base_url=endpoint_url(name), model=model.model_id, identity=identity)
+        return OpenAIBackend(endpoints_for(name), model=model.model_id, identity=identity)
 
     return identity, make
 
@@ -190,7 +176,7 @@ def load_model(name: str, cache: LLMCache, data_dir: Path | None = None) -> Cach
     """
     if name in PAPER_MODELS:
         identity, make = _endpoint_backend(name)
-        return CachedLLM(name, identity, make, cache, batch_size=16)
+        return CachedLLM(name, identity, make, cache)
     if name in packaged.MODELS:
         return CachedLLM(name, packaged_identity(name), _packaged_backend(name), cache,
                          chat=packaged.get_model(name).chat_template)
