@@ -74,6 +74,14 @@ class CachedLLM:
             self._backend = self.make_backend()
         return self._backend
 
+    def close(self) -> None:
+        """Release the backend (a served model's server started for it stops); the next miss
+        creates it again."""
+        close = getattr(self._backend, "close", None)
+        if close is not None:
+            close()
+        self._backend = None
+
     def key(self, request: LLMRequest) -> str:
         """The cache key of a request: the model's identity, the operation, the prompt and the
         decoding parameters or continuations."""

@@ -149,6 +149,8 @@ class OpenAIBackend:
         Fields added to every request body, for server-specific options (vLLM: ``top_k``,
         ``chat_template_kwargs``; a reasoning model's ``reasoning_effort``). They change
         outputs: put them in ``identity`` too. They never override the request's own fields.
+    server : object with ``stop()``, optional
+        A server this backend owns (started for it); :meth:`close` stops it.
     """
 
     def __init__(
@@ -165,6 +167,7 @@ class OpenAIBackend:
         max_backoff: float = 30.0,
         top_logprobs: int = 20,
         extra_body: Mapping[str, Any] | None = None,
+        server: Any = None,
     ) -> None:
         endpoints = ((Endpoint(base_url.rstrip("/"), in_flight),) if isinstance(base_url, str)
                      else tuple(base_url))
@@ -184,7 +187,14 @@ class OpenAIBackend:
         self.max_backoff = max_backoff
         self.top_logprobs = top_logprobs
         self.extra_body = dict(extra_body or {})
+        self.server = server
         self._random = random.Random()
+
+    def close(self) -> None:
+        """Stop the server this backend owns, if any (endpoints run by others stay up)."""
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
 
     @property
     def base_url(self) -> str:
