@@ -147,7 +147,8 @@ class CachedLLM:
                         raise outcome
                     else:
                         value = _encoded(outcome, self.name)
-                        self.cache.put(self.name, requests[i].op, keys[i], value)
+                        self.cache.put(self.name, requests[i].op, keys[i], value,
+                                       engine=self.identity.get("backend"))
                         results[i] = outcome
                         self.computed += 1
                     bar.update(1)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -44,7 +45,7 @@ def export_gguf(gguf: Path, out: Path, sha256: str) -> Path:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    partial = out.with_name(out.name + ".partial")
+    partial = out.with_name(f"{out.name}.partial-{os.getpid()}")  # two exports never share one
     shutil.rmtree(partial, ignore_errors=True)
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name,
@@ -57,6 +58,9 @@ def export_gguf(gguf: Path, out: Path, sha256: str) -> Path:
     model.save_pretrained(partial)
     tokenizer.save_pretrained(partial)
     (partial / STAMP).write_text(json.dumps({"gguf_sha256": sha256, "dtype": "bfloat16"}))
+    if is_exported(out, sha256):  # another process finished first
+        shutil.rmtree(partial)
+        return out
     shutil.rmtree(out, ignore_errors=True)
     partial.rename(out)
     return out
