@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -31,6 +31,7 @@ from tqdm.auto import tqdm
 from .benchmarks.schema import LETTERS
 from .llm.backend import GenerationParams, Prompt, PromptTooLongError
 from .llm.cached import CachedLLM
+from .llm.decoding import PACKAGED, decoding_for
 from .store import read_parts, write_parts
 
 MODES = ("letter", "cloze", "cot")
@@ -41,8 +42,16 @@ COT_INSTRUCTION = (
     "Think step by step, then finish with a line of the form \"The answer is (X)\", where X is "
     "the letter of the correct choice."
 )
-#: The paper's decoding for pool answers: temperature 0.7, one sample. CPU runs cap the length.
-COT_PARAMS = GenerationParams(max_tokens=512, temperature=0.7, top_p=1.0, seed=0, logprobs=True)
+#: The paper's decoding for pool answers: temperature 0.7, one sample. The length cap is each
+#: model's (:func:`cot_params`); this one is the packaged CPU models'.
+COT_PARAMS = GenerationParams(max_tokens=PACKAGED.answer_max_tokens, temperature=0.7, top_p=1.0,
+                              seed=0, logprobs=True)
+
+
+def cot_params(model: str) -> GenerationParams:
+    """:data:`COT_PARAMS` with the model's own cap on new tokens
+    (:func:`rgd_utils.llm.decoding.decoding_for`)."""
+    return replace(COT_PARAMS, max_tokens=decoding_for(model).answer_max_tokens)
 
 
 @dataclass(frozen=True)
@@ -133,7 +142,7 @@ def answer_one(llm: CachedLLM, expert: Expert, question: str, options: Sequence[
         normalised = [s.logprob / max(len(c.strip()), 1) for s, c in zip(scores, continuations)]
         best = int(np.argmax(normalised))
         return LETTERS[best], normalised[best], json.dumps([round(s, 4) for s in normalised])
-    generation = llm.generate([cot_request(question, options)], COT_PARAMS)[0]
+    generation = llm.generate([cot_request(question, options)], cot_params(llm.name))[0]
     return extract_choice(generation.text, len(options)), generation.avg_logprob, generation.text
 
 

@@ -16,6 +16,7 @@ from tqdm.auto import tqdm
 
 from rgd_utils.config import GeneratorSpec
 from rgd_utils.llm.cached import CachedLLM
+from rgd_utils.llm.decoding import decoding_for
 
 from .descriptions import description_for
 from .parse import parse_generation
@@ -83,10 +84,11 @@ def generate_records(
         One per call, in schedule order, with the raw output and its parse.
     """
     calls = schedule(subjects, spec.attempts if attempts is None else attempts, seed)
+    max_tokens = decoding_for(spec.model).generation_max_tokens
     records = []
     for call in tqdm(calls, desc=f"{spec.name} writes questions", disable=not progress):
         messages = generator_messages(description_for(call.benchmark, call.subject))
-        params = generator_params(call.attempt, temperature=spec.temperature)
+        params = generator_params(call.attempt, max_tokens=max_tokens, temperature=spec.temperature)
         text = llm.generate([messages], params)[0].text
         records.append(GenerationRecord(spec.name, call.benchmark, call.subject, call.attempt,
                                         parse_generation(text), text))

@@ -28,6 +28,7 @@ from . import packaged
 from .backend import Backend
 from .cache import LLMCache
 from .cached import CachedLLM
+from .decoding import request_fields
 from .llamacpp import CHUNKS, LLAMA_CPP_VERSION, LlamaCppBackend
 
 
@@ -142,12 +143,15 @@ def _specialist_backend(name: str, data_dir: Path) -> Callable[[], Backend]:
 
 def _endpoint_backend(name: str) -> tuple[dict, Callable[[], Backend]]:
     model = PAPER_MODELS[name]
-    identity = {"endpoint_model": model.model_id, "backend": "openai-compatible"}
+    extra_body = request_fields(name)  # they change outputs: part of the identity
+    identity = {"endpoint_model": model.model_id, "backend": "openai-compatible",
+                **({"extra_body": extra_body} if extra_body else {})}
 
     def make() -> Backend:
         from .openai_http import OpenAIBackend
 
-        return OpenAIBackend(base_url=endpoint_url(name), model=model.model_id, identity=identity)
+        return OpenAIBackend(base_url=endpoint_url(name), model=model.model_id, identity=identity,
+                             extra_body=extra_body)
 
     return identity, make
 
