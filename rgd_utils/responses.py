@@ -8,10 +8,11 @@
   the continuation of ``Question: ...\\nAnswer:``; the shared prefix is evaluated once; scores
   are normalised by the option's length in characters (lm-eval's ``acc_norm``); the choice is
   the best option and its normalised log-probability the confidence.
-* ``cot`` (the paper's mode, PAPER.md §2.5): the model reasons and ends with "The answer is
-  (X)"; the letter comes from the paper's extraction cascade and the confidence is the mean
-  token log-probability. An answer that cannot be extracted is recorded as null, never filled
-  at random.
+* ``cot`` (the paper's mode): the model reasons and ends with "The answer is
+  (X)"; the letter is the one it concluded with (:func:`rgd_utils.extraction.extract_choice`,
+  which also says where it departs from the paper's cascade) and the confidence is the mean
+  token log-probability. An answer that cannot be extracted (or an output cut at the token
+  limit before stating one) is recorded as null, never filled at random.
 
 A pool **expert** is a (model, mode) pair, named ``"<model>:<mode>"`` in every table.
 """
@@ -19,7 +20,6 @@ A pool **expert** is a (model, mode) pair, named ``"<model>:<mode>"`` in every t
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
@@ -31,6 +31,7 @@ from tqdm.auto import tqdm
 from .benchmarks.schema import LETTERS
 from .llm.backend import GenerationParams, Prompt, PromptTooLongError
 from .llm.cached import CachedLLM
+from .extraction import extract_choice
 from .llm.decoding import PACKAGED, decoding_for
 from .store import read_parts, write_parts
 
@@ -101,32 +102,6 @@ def cot_request(question: str, options: Sequence[str]) -> list[dict]:
     return [{"role": "user", "content": f"{question.strip()}\n\nChoices:\n{choices_block(options)}\n\n{COT_INSTRUCTION}"}]
 
 
-def extract_choice(text: str, n_options: int) -> str | None:
-    """The paper's extraction cascade; the first rule that matches wins.
-
-    1. "The answer is (X)" (also without parentheses), X among the first ``n_options`` letters;
-    2. LaTeX ``\\boxed{X}``;
-    3. the last "(X)";
-    4. the last isolated capital letter X;
-    5. otherwise None (the paper writes "N/A"; it is never replaced by a random letter).
-    """
-    valid = LETTERS[:n_options]
-    if not valid:
-        return None
-    letter = f"([{valid}])"
-    patterns = (
-        rf"[Tt]he answer is:?\s*\(?{letter}\)?(?![A-Za-z])",
-        rf"\\boxed\{{\s*{letter}\s*\}}",
-        rf"\({letter}\)",
-        rf"(?<![A-Za-z]){letter}(?![A-Za-z])",
-    )
-    for i, pattern in enumerate(patterns):
-        found = re.findall(pattern, text)
-        if found:
-            return found[0] if i < 2 else found[-1]
-    return None
-
-
 def answer_one(llm: CachedLLM, expert: Expert, question: str, options: Sequence[str]) -> tuple[str | None, float | None, str]:
     """One expert's answer to one question: (choice or None, confidence, raw record)."""
     if expert.mode == "letter":
@@ -143,7 +118,8 @@ def answer_one(llm: CachedLLM, expert: Expert, question: str, options: Sequence[
         best = int(np.argmax(normalised))
         return LETTERS[best], normalised[best], json.dumps([round(s, 4) for s in normalised])
     generation = llm.generate([cot_request(question, options)], cot_params(llm.name))[0]
-    return extract_choice(generation.text, len(options)), generation.avg_logprob, generation.text
+    choice = extract_choice(generation.text, len(options), truncated=generation.finish_reason == "length")
+    return choice, generation.avg_logprob, generation.text
 
 
 def answer_questions(
