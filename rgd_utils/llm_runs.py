@@ -9,50 +9,48 @@ resumes where it stopped::
         > runs/generate.log 2>&1 &
 
 Each run prints, per expert and benchmark, the accuracy it measured with its ``n``.
-``progress`` prints what share of the study the cache holds, and ``todo`` the commands that
-compute the rest, one per line, in the order to run them one after another::
+``progress`` prints what share of the study the cache holds, ``todo`` the commands that
+compute the rest, one per line, in the order to run them one after another, and ``work`` runs
+them until none is left (a preset on vLLM starts each model's server on loopback itself)::
 
-    .venv/bin/python -m rgd_utils.llm_runs todo --preset cpu > runs/jobs.txt
+    .venv/bin/python -m rgd_utils.llm_runs todo --preset cpu-next
+    nohup .venv/bin/python -m rgd_utils.llm_runs work --presets cpu-next > runs/work.log 2>&1 &
 """
 
 from __future__ import annotations
 
 import argparse
+import shlex
+import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
+from typing import Iterable, Sequence
 
 import pandas as pd
 
-from .benchmarks import read_questions
+from .benchmarks import assign_split, read_questions
 from .calibration import calibration_table, experts_above_chance
 from .config import GeneratorSpec, Preset, get_paths, get_preset
-from .generation import (
-    GenerationRecord,
-    GenerationValidation,
-    description_for,
-    generation_report,
-    generator_messages,
-    generator_params,
-    parse_generation,
-    schedule,
-    validate_generated,
-)
-from .generation.run import generate_records, train_subjects
+from .generation import GenerationValidation, generation_report, schedule, validate_generated
+from .generation.run import generate_records, generation_request, record, train_subjects
 from .llm.cache import CacheMissError, LLMCache
 from .llm.registry import load_model
 from .pool import domain_choice_gain, routing_headroom, select_questions, study_questions
-from .responses import Expert, answer_one, answer_questions
+from .responses import Expert, answer_questions, answer_request
 
 
-def run_answers(questions: pd.DataFrame, experts: list[Expert], cache: LLMCache) -> pd.DataFrame:
-    """Every expert answers every question (one model load per model); returns the responses."""
+def run_answers(questions: pd.DataFrame, experts: list[Expert], cache: LLMCache,
+                engine: str | None = None) -> pd.DataFrame:
+    """Every expert answers every question, one model at a time (a server started for a model
+    stops before the next one starts); returns the responses."""
     tables = []
     for model in dict.fromkeys(e.model for e in experts):
-        llm = load_model(model, cache)
+        llm = load_model(model, cache, engine=engine)
         for expert in (e for e in experts if e.model == model):
             start = time.perf_counter()
-            table = answer_questions(llm, expert, questions, progress=False)
+            table = answer_questions(llm, expert, questions)
             seconds = time.perf_counter() - start
             merged = table.merge(questions[["qid", "benchmark"]], on="qid")
             summary = merged.groupby("benchmark")["correct"].agg(["mean", "size"])
@@ -61,36 +59,43 @@ def run_answers(questions: pd.DataFrame, experts: list[Expert], cache: LLMCache)
             for benchmark, row in summary.iterrows():
                 print(f"    {benchmark:<15} accuracy {row['mean']:.3f}  n={int(row['size'])}", flush=True)
             tables.append(table)
+        llm.close()
     return pd.concat(tables, ignore_index=True)
 
 
 def validated_generation(
     spec: GeneratorSpec, questions: pd.DataFrame, benchmarks: list[str], attempts: int, seed: int,
-    cache: LLMCache,
+    cache: LLMCache, engine: str | None = None,
 ) -> GenerationValidation:
     """One generator makes (or replays) ``attempts`` calls per benchmark; the screened outcome."""
-    records = generate_records(load_model(spec.model, cache), spec,
-                               train_subjects(questions, benchmarks), seed, attempts)
+    llm = load_model(spec.model, cache, engine=engine)
+    try:
+        records = generate_records(llm, spec, train_subjects(questions, benchmarks), seed, attempts)
+    finally:
+        llm.close()
     return validate_generated(records, questions)
 
 
 def run_generation(
     spec: GeneratorSpec, questions: pd.DataFrame, benchmarks: list[str], attempts: int, seed: int,
-    cache: LLMCache,
+    cache: LLMCache, engine: str | None = None,
 ) -> pd.DataFrame:
     """The per-benchmark report (attempts, parsed, kept after screening) of
     :func:`validated_generation`."""
-    return generation_report(validated_generation(spec, questions, benchmarks, attempts, seed, cache))
+    return generation_report(validated_generation(spec, questions, benchmarks, attempts, seed, cache,
+                                                  engine))
 
 
-def replay_answers(questions: pd.DataFrame, experts: list[Expert], cache_root: Path) -> tuple[pd.DataFrame, list[str]]:
+def replay_answers(questions: pd.DataFrame, experts: list[Expert], cache_root: Path,
+                   engine: str | None = None) -> tuple[pd.DataFrame, list[str]]:
     """Responses of the experts whose answers are all in the cache (replay mode: no model is
     loaded); the names of the experts with missing answers come back separately."""
     cache = LLMCache(cache_root, mode="replay")
     tables, missing = [], []
     for expert in experts:
         try:
-            tables.append(answer_questions(load_model(expert.model, cache), expert, questions, progress=False))
+            tables.append(answer_questions(load_model(expert.model, cache, engine=engine), expert,
+                                           questions, progress=False))
         except CacheMissError:
             missing.append(expert.name)
     return (pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()), missing
@@ -111,18 +116,13 @@ def cached_generation(preset: Preset, questions: pd.DataFrame, cache_root: Path
     subjects = train_subjects(questions, list(preset.study_benchmarks))
     rows, kept = [], []
     for spec in preset.generators:
-        llm = load_model(spec.model, cache)
+        llm = load_model(spec.model, cache, engine=preset.engine)
         calls = schedule(subjects, spec.attempts, preset.seed)
         done = []
         for call in calls:
-            messages = generator_messages(description_for(call.benchmark, call.subject))
-            params = generator_params(call.attempt, temperature=spec.temperature)
-            try:
-                text = llm.generate([messages], params)[0].text
-            except CacheMissError:
-                continue
-            done.append(GenerationRecord(spec.name, call.benchmark, call.subject, call.attempt,
-                                         parse_generation(text), text))
+            outcome = llm.lookup(generation_request(spec, call))
+            if outcome is not None:
+                done.append(record(spec, call, outcome))
         rows.append({"who": spec.name, "cached": len(done), "needed": len(calls)})
         if done:
             kept.append(validate_generated(done, questions).kept)
@@ -139,30 +139,28 @@ def study_progress(preset: Preset, questions: pd.DataFrame, cache_root: Path) ->
     calls, generated = cached_generation(preset, questions, cache_root)
     rows = calls.assign(part="generation calls").to_dict("records")
     cache = LLMCache(cache_root, mode="replay")
-    models = {m: load_model(m, cache) for m in dict.fromkeys(Expert.parse(e).model for e in preset.experts)}
+    models = {m: load_model(m, cache, engine=preset.engine)
+              for m in dict.fromkeys(Expert.parse(e).model for e in preset.experts)}
     benchmarks = list(preset.study_benchmarks)
     parts = [(f"real {split}", select_questions(questions, benchmarks, split, n, preset.seed))
              for split, n in (("train", preset.n_train), ("test", preset.n_test))]
     parts.append(("generated answers", generated))
     for part, table in parts:
         for expert in map(Expert.parse, preset.experts):
-            cached = 0
-            for question, options in zip(table["question"], table["options"]):
-                try:
-                    answer_one(models[expert.model], expert, question, list(options))
-                    cached += 1
-                except CacheMissError:
-                    pass
+            llm = models[expert.model]
+            cached = sum(llm.lookup(answer_request(expert, question, list(options), llm.chat)) is not None
+                         for question, options in zip(table["question"], table["options"]))
             rows.append({"part": part, "who": expert.name, "cached": cached, "needed": len(table)})
     return pd.DataFrame(rows, columns=["part", "who", "cached", "needed"])
 
 
 def todo_commands(preset: Preset, progress: pd.DataFrame, python: str = ".venv/bin/python") -> list[str]:
     """The ``llm_runs`` commands that compute what :func:`study_progress` finds missing, one
-    per line, in a good order to run them one after another: real test answers, real train
-    answers, each generator's calls (strong to weak), then, while items are still being
-    generated or answered, the answers to the items kept and the query embeddings. Each command resumes from the cache, so a list made before a run
-    finished stays right.
+    per line, in a good order to run them one after another: the real train and test answers
+    (one command per model, so a served model starts once), each generator's calls (strong to
+    weak), then, while items are still being generated or answered, every generator's kept
+    items answered (one command per model) and the query embeddings. Each command resumes from
+    the cache, so a list made before a run finished stays right.
 
     Parameters
     ----------
@@ -179,23 +177,56 @@ def todo_commands(preset: Preset, progress: pd.DataFrame, python: str = ".venv/b
         Empty when the cache holds every call of the study.
     """
     run = f"{python} -m rgd_utils.llm_runs"
-    benchmarks = " ".join(preset.study_benchmarks)
     missing = progress[progress["cached"] < progress["needed"]]
-    commands = []
-    for split, n in (("test", preset.n_test), ("train", preset.n_train)):
-        for expert in missing.loc[missing["part"] == f"real {split}", "who"]:
-            commands.append(f"{run} answer --preset {preset.name} --split {split} --per-benchmark {n} "
-                            f"--benchmarks {benchmarks} --experts {expert}")
+    real = missing.loc[missing["part"].str.startswith("real"), "who"]
+    commands = [f"{run} answer --preset {preset.name} --real --experts {' '.join(experts)}"
+                for experts in _by_model(dict.fromkeys(real))]
     generating = list(missing.loc[missing["part"] == "generation calls", "who"])
     commands += [f"{run} generate --preset {preset.name} --generator {g}" for g in generating]
     answering = list(missing.loc[missing["part"] == "generated answers", "who"])
     if generating or answering:
         # items still to be generated need every expert's answers
-        experts = " ".join(preset.experts if generating else answering)
-        commands += [f"{run} answer --preset {preset.name} --generator {g.name} --experts {experts}"
-                     for g in preset.generators]
+        experts = preset.experts if generating else answering
+        commands += [f"{run} answer --preset {preset.name} --generated --experts {' '.join(group)}"
+                     for group in _by_model(experts)]
         commands.append(f"{run} embed --preset {preset.name}")
     return commands
+
+
+def work(presets: Sequence[str], python: str, cache_root: Path | None = None) -> int:
+    """Run every preset's missing LLM calls to the end: the first ``todo`` command, each in a
+    process of its own, then ``todo`` again (commands resume from the cache, so a killed worker
+    restarted later goes on where it stopped). Stops at a command that fails twice in a row."""
+    failures: dict[str, int] = {}
+    for name in presets:
+        preset = get_preset(name)
+        while True:
+            paths = get_paths()
+            questions = assign_split(read_questions(paths.questions, sources=["real"]),
+                                     preset.train_fraction, preset.seed)
+            commands = todo_commands(preset, study_progress(preset, questions, cache_root or paths.data / "cache"),
+                                     python)
+            if not commands:
+                print(f"{name}: every LLM call is in the cache", flush=True)
+                break
+            command = commands[0]
+            print(f"[{time.strftime('%H:%M:%S')}] {command}", flush=True)
+            if subprocess.run(shlex.split(command)).returncode == 0:
+                failures.pop(command, None)
+                continue
+            failures[command] = failures.get(command, 0) + 1
+            if failures[command] >= 2:
+                print(f"failed twice, stopping: {command}", flush=True)
+                return 1
+    return 0
+
+
+def _by_model(experts: Iterable[str]) -> list[list[str]]:
+    """Expert names grouped by model, in first-seen order (one server start per model)."""
+    groups: dict[str, list[str]] = {}
+    for name in experts:
+        groups.setdefault(Expert.parse(name).model, []).append(name)
+    return list(groups.values())
 
 
 def run_embeddings(preset: Preset, questions: pd.DataFrame, cache_root: Path) -> int:
@@ -238,7 +269,7 @@ def pool_tables(preset: Preset, questions: pd.DataFrame, experts: list[Expert], 
     splits = (("test", preset.n_test),) if test_only else (("train", preset.n_train), ("test", preset.n_test))
     real = pd.concat([select_questions(questions, list(preset.study_benchmarks), split, n, preset.seed)
                       for split, n in splits])
-    responses, missing = replay_answers(real, experts, cache_root)
+    responses, missing = replay_answers(real, experts, cache_root, preset.engine)
     if responses.empty:
         return {}, missing
     test = real[real["split"] == "test"]
@@ -305,6 +336,10 @@ def main(argv: list[str] | None = None) -> int:
     answer.add_argument("--experts", nargs="+", required=True, help="<model>:<mode> names")
     answer.add_argument("--generator", default=None,
                         help="answer this generator's screened items instead of real questions")
+    answer.add_argument("--real", action="store_true",
+                        help="answer the preset's real train and test samples")
+    answer.add_argument("--generated", action="store_true",
+                        help="answer every generator's screened items (the calls cached so far)")
     answer.add_argument("--attempts", type=int, default=None,
                         help="with --generator: its calls per benchmark (default: the preset's)")
     answer.add_argument("--cache", type=Path, default=None)
@@ -337,13 +372,22 @@ def main(argv: list[str] | None = None) -> int:
     pool.add_argument("--cache", type=Path, default=None)
     pool.add_argument("--tables", type=Path, default=None,
                       help="also write the tables (CSV, Markdown, LaTeX) into this folder")
+    worker = sub.add_parser("work", help="run the todo commands of presets until none is left "
+                            "(resumable; run it in the background with nohup)")
+    worker.add_argument("--presets", nargs="+", default=["cpu"])
+    worker.add_argument("--python", default=sys.executable, help="the interpreter of the commands")
+    worker.add_argument("--cache", type=Path, default=None)
     embed = sub.add_parser("embed", help="embed the study's questions (real, and generated so far)")
     embed.add_argument("--preset", default="cpu")
     embed.add_argument("--cache", type=Path, default=None)
     args = parser.parse_args(argv)
+    if args.command == "work":
+        return work(args.presets, args.python, args.cache)
     preset = get_preset(args.preset)
     paths = get_paths()
-    questions = read_questions(paths.questions, sources=["real"])
+    # The preset's own split (the committed files hold the default study's).
+    questions = assign_split(read_questions(paths.questions, sources=["real"]), preset.train_fraction,
+                             preset.seed)
     if args.command == "progress":
         table = study_progress(preset, questions, args.cache or paths.data / "cache")
         table["share"] = (table["cached"] / table["needed"].clip(lower=1)).round(3)
@@ -364,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
         chosen = select_questions(questions, args.benchmarks or list(preset.benchmarks), args.split,
                                   args.per_benchmark, preset.seed)
         responses, missing = replay_answers(chosen, [Expert.parse(n) for n in args.experts],
-                                            args.cache or paths.data / "cache")
+                                            args.cache or paths.data / "cache", preset.engine)
         if missing:
             print("not (fully) in the cache, left out:", ", ".join(missing))
         if not responses.empty:
@@ -378,21 +422,26 @@ def main(argv: list[str] | None = None) -> int:
         spec = preset.generator(args.generator)
         report = run_generation(spec, questions, args.benchmarks or list(preset.study_benchmarks),
                                 args.attempts or spec.attempts, preset.seed,
-                                LLMCache(args.cache or paths.data / "cache"))
+                                LLMCache(args.cache or paths.data / "cache"), preset.engine)
         pd.set_option("display.width", 200)
         print(report.to_string())
         return 0
     cache = LLMCache(args.cache or paths.data / "cache")
-    if args.generator:
+    if args.real:
+        chosen = study_questions(questions, replace(preset, generators=()), preset.n_train, preset.n_test)
+    elif args.generated:
+        chosen = cached_generation(preset, questions, cache.root)[1]
+    elif args.generator:
         spec = preset.generator(args.generator)
         chosen = validated_generation(spec, questions, args.benchmarks or list(preset.study_benchmarks),
-                                      args.attempts or spec.attempts, preset.seed, cache).kept
+                                      args.attempts or spec.attempts, preset.seed, cache,
+                                      preset.engine).kept
     else:
         chosen = select_questions(questions, args.benchmarks or list(preset.benchmarks), args.split,
                                   args.per_benchmark, preset.seed)
     experts = [Expert.parse(name) for name in args.experts]
     print(f"{len(chosen)} questions x {len(experts)} experts; cache {cache.root} ({cache.mode})", flush=True)
-    run_answers(chosen, experts, cache)
+    run_answers(chosen, experts, cache, preset.engine)
     return 0
 
 

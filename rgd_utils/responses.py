@@ -26,12 +26,11 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from .benchmarks.schema import LETTERS
-from .llm.backend import GenerationParams, Prompt, PromptTooLongError
-from .llm.cached import CachedLLM
 from .extraction import extract_choice
+from .llm.backend import GenerationParams, LLMRequest, Prompt, PromptTooLongError
+from .llm.cached import Answer, CachedLLM
 from .llm.decoding import PACKAGED, decoding_for
 from .store import read_parts, write_parts
 
@@ -102,30 +101,53 @@ def cot_request(question: str, options: Sequence[str]) -> list[dict]:
     return [{"role": "user", "content": f"{question.strip()}\n\nChoices:\n{choices_block(options)}\n\n{COT_INSTRUCTION}"}]
 
 
-def answer_one(llm: CachedLLM, expert: Expert, question: str, options: Sequence[str]) -> tuple[str | None, float | None, str]:
-    """One expert's answer to one question: (choice or None, confidence, raw record)."""
+def answer_request(expert: Expert, question: str, options: Sequence[str], chat: bool) -> LLMRequest:
+    """The call one expert makes to answer one question."""
     if expert.mode == "letter":
-        prompt, continuations = letter_request(question, options, llm.chat)
-        scores = [s.logprob for s in llm.score(prompt, continuations)]
+        prompt, continuations = letter_request(question, options, chat)
+        return LLMRequest(prompt, continuations=tuple(continuations))
+    if expert.mode == "cloze":
+        prompt, continuations = cloze_request(question, options)
+        return LLMRequest(prompt, continuations=tuple(continuations))
+    return LLMRequest(cot_request(question, options), params=cot_params(expert.model))
+
+
+def read_answer(expert: Expert, request: LLMRequest, outcome: Answer,
+                n_options: int) -> tuple[str | None, float | None, str]:
+    """The expert's answer from its call's outcome: (choice or None, confidence, raw record).
+
+    A prompt too long for the model's context is no answer (null), with the reason in ``raw``.
+    """
+    if isinstance(outcome, PromptTooLongError):
+        return None, None, f"not answered: {outcome}"
+    if expert.mode == "letter":
+        scores = [s.logprob for s in outcome]
         best = int(np.argmax(scores))
         if not np.isfinite(scores[best]):  # an endpoint listed none of the letters in its top-k
             return None, None, "not answered: no option letter among the top log-probs"
         return LETTERS[best], scores[best], json.dumps([round(s, 4) for s in scores])
     if expert.mode == "cloze":
-        prompt, continuations = cloze_request(question, options)
-        scores = llm.score(prompt, continuations)
-        normalised = [s.logprob / max(len(c.strip()), 1) for s, c in zip(scores, continuations)]
+        normalised = [s.logprob / max(len(c.strip()), 1)
+                      for s, c in zip(outcome, request.continuations)]
         best = int(np.argmax(normalised))
         return LETTERS[best], normalised[best], json.dumps([round(s, 4) for s in normalised])
-    generation = llm.generate([cot_request(question, options)], cot_params(llm.name))[0]
-    choice = extract_choice(generation.text, len(options), truncated=generation.finish_reason == "length")
-    return choice, generation.avg_logprob, generation.text
+    truncated = outcome.finish_reason == "length"
+    return extract_choice(outcome.text, n_options, truncated=truncated), outcome.avg_logprob, outcome.text
+
+
+def answer_one(llm: CachedLLM, expert: Expert, question: str, options: Sequence[str]) -> tuple[str | None, float | None, str]:
+    """One expert's answer to one question: (choice or None, confidence, raw record)."""
+    request = answer_request(expert, question, options, llm.chat)
+    return read_answer(expert, request, llm.run([request])[0], len(options))
 
 
 def answer_questions(
     llm: CachedLLM, expert: Expert, questions: pd.DataFrame, progress: bool = True
 ) -> pd.DataFrame:
-    """Every question answered by one expert, as a responses table (DESIGN.md schema).
+    """Every question answered by one expert, as a responses table.
+
+    The calls go to the model as one stream (an endpoint keeps its requests in flight); each
+    computed call is cached as soon as it completes.
 
     Parameters
     ----------
@@ -136,7 +158,7 @@ def answer_questions(
     questions : pandas.DataFrame
         Question table (``qid, source, question, options, answer``).
     progress : bool
-        Show a progress bar.
+        Show a progress bar (with rate and time left) over the calls not cached yet.
 
     Returns
     -------
@@ -147,13 +169,12 @@ def answer_questions(
     """
     if llm.name != expert.model:
         raise ValueError(f"model {llm.name!r} cannot answer for expert {expert.name!r}")
+    items = list(questions.itertuples(index=False))
+    requests = [answer_request(expert, item.question, list(item.options), llm.chat) for item in items]
+    outcomes = llm.run(requests, progress=expert.name if progress else None)
     rows = []
-    for item in tqdm(questions.itertuples(index=False), total=len(questions),
-                     desc=expert.name, disable=not progress):
-        try:
-            choice, confidence, raw = answer_one(llm, expert, item.question, list(item.options))
-        except PromptTooLongError as error:  # recorded as no answer, with the reason
-            choice, confidence, raw = None, None, f"not answered: {error}"
+    for item, request, outcome in zip(items, requests, outcomes):
+        choice, confidence, raw = read_answer(expert, request, outcome, len(item.options))
         gold = item.answer if isinstance(item.answer, str) else None
         rows.append({"qid": item.qid, "source": item.source, "model": expert.name,
                      "choice": choice, "confidence": confidence, "raw": raw,

@@ -6,6 +6,7 @@ import pytest
 
 from rgd_utils.config import get_preset
 from rgd_utils.generation.prompt import generator_params
+from rgd_utils.llm.backend import LLMRequest
 from rgd_utils.llm.cache import LLMCache
 from rgd_utils.llm.decoding import PACKAGED, PAPER_DECODING, decoding_for, request_fields
 from rgd_utils.llm.registry import PAPER_MODELS, load_model, packaged_identity
@@ -58,10 +59,10 @@ def test_request_fields_are_sent_and_are_part_of_the_identity(tmp_path, monkeypa
                               "backend": "openai-compatible"}
     assert qwen.backend.extra_body == {"chat_template_kwargs": {"enable_thinking": False}}
     assert llama.backend.extra_body == {}
-    prompt = [{"role": "user", "content": "Hi"}]
+    request = LLMRequest([{"role": "user", "content": "Hi"}], params=cot_params("Qwen3-32"))
     without = load_model("Qwen3-32", cache)
     without.identity = {k: v for k, v in qwen.identity.items() if k != "extra_body"}
-    assert qwen._key("generate", prompt, {}) != without._key("generate", prompt, {})
+    assert qwen.key(request) != without.key(request)
 
 
 def test_packaged_identity_is_unchanged(tmp_path) -> None:

@@ -1,5 +1,5 @@
 """Faults: a run killed with ``kill -9`` while generating or answering resumes and loses at most
-the call in flight; a real OpenAI-compatible server stopped mid-run gets bounded retries, then a
+the calls in flight; a real OpenAI-compatible server stopped mid-run gets bounded retries, then a
 clear error, and every finished call stays in the cache."""
 
 from __future__ import annotations
@@ -30,21 +30,25 @@ from rgd_utils.responses import Expert, answer_one
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "Qwen3-32"  # a paper-preset model: served by an OpenAI-compatible endpoint
 TOTAL = 60
+IN_FLIGHT = 4
 
 # The killed run: answers (or writes) TOTAL items through the cache against the fake endpoint.
 CHILD = f"""
 import sys
+import pandas as pd
 from rgd_utils.config import GeneratorSpec
 from rgd_utils.generation.run import generate_records
 from rgd_utils.llm.cache import LLMCache
 from rgd_utils.llm.registry import load_model
-from rgd_utils.responses import Expert, answer_one
+from rgd_utils.responses import Expert, answer_questions
 
 task, root = sys.argv[1], sys.argv[2]
 llm = load_model({MODEL!r}, LLMCache(root, mode="readwrite"))
 if task == "answer":
-    for i in range({TOTAL}):
-        answer_one(llm, Expert({MODEL!r}, "cot"), f"What is {{i}} + 1?", ["0", "1", "2", "3"])
+    questions = pd.DataFrame({{"qid": [f"q{{i}}" for i in range({TOTAL})], "source": "real",
+                               "question": [f"What is {{i}} + 1?" for i in range({TOTAL})],
+                               "options": [["0", "1", "2", "3"]] * {TOTAL}, "answer": "B"}})
+    answer_questions(llm, Expert({MODEL!r}, "cot"), questions, progress=False)
 else:
     spec = GeneratorSpec("g", {MODEL!r}, "strong", 0.8, {TOTAL})
     generate_records(llm, spec, {{"mmlu": ["math"]}}, seed=0, progress=False)
@@ -68,6 +72,7 @@ def test_a_run_killed_with_sigkill_resumes_and_loses_at_most_the_call_in_flight(
     server = FakeServer(slow_reply)
     monkeypatch.setenv("RGD_OPENAI_BASE_URL", server.url)
     monkeypatch.delenv("RGD_OPENAI_API_KEY", raising=False)
+    monkeypatch.setenv("RGD_IN_FLIGHT", str(IN_FLIGHT))
     try:
         child = run_child(task, tmp_path / "cache")
         deadline = time.monotonic() + 120
@@ -81,7 +86,8 @@ def test_a_run_killed_with_sigkill_resumes_and_loses_at_most_the_call_in_flight(
         stats = LLMCache(tmp_path / "cache").stats()
         assert len(stats) == 1 and stats[0]["corrupt"] <= 1
         kept = stats[0]["entries"]
-        assert answered - 2 <= kept <= answered  # at most the call in flight (and its reply) lost
+        assert server.max_in_flight == IN_FLIGHT  # the endpoint was kept busy...
+        assert answered - IN_FLIGHT - 1 <= kept <= answered  # ...and at most those calls were lost
 
         resumed = run_child(task, tmp_path / "cache")
         assert resumed.wait(timeout=300) == 0, resumed.stderr.read()

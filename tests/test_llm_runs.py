@@ -39,7 +39,7 @@ class Scripted:
 def scripted(monkeypatch):
     backend = Scripted()
     monkeypatch.setattr(llm_runs, "load_model",
-                        lambda name, cache: CachedLLM(name, {"scripted": name}, lambda: backend, cache))
+                        lambda name, cache, engine=None: CachedLLM(name, {"scripted": name}, lambda: backend, cache))
     return backend
 
 
@@ -132,39 +132,40 @@ def test_embed_covers_real_samples_and_generated_items_and_replays(tmp_path, scr
 
 
 def test_todo_lists_the_commands_of_what_is_missing_in_order() -> None:
-    preset = dataclasses.replace(get_preset("cpu"), experts=("a:cloze", "b:letter"),
+    preset = dataclasses.replace(get_preset("cpu"), experts=("a:cloze", "b:letter", "b:cloze"),
                                  study_benchmarks=("x", "y"), n_train=3, n_test=2)
     progress = pd.DataFrame(
         [("generation calls", "qwen2.5-coder-1.5b", 4, 4), ("generation calls", "qwen2.5-coder-0.5b", 1, 4),
          ("generation calls", "qwen2.5-coder-0.5b-t1.0", 0, 4),
          ("real train", "a:cloze", 6, 6), ("real train", "b:letter", 5, 6),
          ("real test", "a:cloze", 0, 4), ("real test", "b:letter", 4, 4),
-         ("generated answers", "a:cloze", 3, 3), ("generated answers", "b:letter", 2, 3)],
+         ("real test", "b:cloze", 3, 4), ("generated answers", "a:cloze", 3, 3),
+         ("generated answers", "b:letter", 2, 3), ("generated answers", "b:cloze", 3, 3)],
         columns=["part", "who", "cached", "needed"])
     run = "py -m rgd_utils.llm_runs"
     assert llm_runs.todo_commands(preset, progress, "py") == [
-        f"{run} answer --preset cpu --split test --per-benchmark 2 --benchmarks x y --experts a:cloze",
-        f"{run} answer --preset cpu --split train --per-benchmark 3 --benchmarks x y --experts b:letter",
+        # one command per model (a served model starts once), train and test together
+        f"{run} answer --preset cpu --real --experts b:letter b:cloze",
+        f"{run} answer --preset cpu --real --experts a:cloze",
         f"{run} generate --preset cpu --generator qwen2.5-coder-0.5b",
         f"{run} generate --preset cpu --generator qwen2.5-coder-0.5b-t1.0",
         # the items still to come need every expert's answers, not only b's missing one
-        f"{run} answer --preset cpu --generator qwen2.5-coder-1.5b --experts a:cloze b:letter",
-        f"{run} answer --preset cpu --generator qwen2.5-coder-0.5b --experts a:cloze b:letter",
-        f"{run} answer --preset cpu --generator qwen2.5-coder-0.5b-t1.0 --experts a:cloze b:letter",
+        f"{run} answer --preset cpu --generated --experts a:cloze",
+        f"{run} answer --preset cpu --generated --experts b:letter b:cloze",
         f"{run} embed --preset cpu",
     ]
     done = progress.assign(cached=progress["needed"])
     assert llm_runs.todo_commands(preset, done, "py") == []
     # every call made, one expert's answers to generated items missing: only those, then embed
     answers = done.copy()
-    answers.loc[8, "cached"] = 1
-    assert llm_runs.todo_commands(preset, answers, "py")[0].endswith("--generator qwen2.5-coder-1.5b --experts b:letter")
-    assert len(llm_runs.todo_commands(preset, answers, "py")) == 4
+    answers.loc[9, "cached"] = 1
+    assert llm_runs.todo_commands(preset, answers, "py") == [
+        f"{run} answer --preset cpu --generated --experts b:letter", f"{run} embed --preset cpu"]
 
 
 def test_todo_from_the_command_line(tmp_path, scripted, capsys) -> None:
     assert llm_runs.main(["todo", "--preset", "cpu", "--cache", str(tmp_path), "--python", "py"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[0].startswith("py -m rgd_utils.llm_runs answer --preset cpu --split test --per-benchmark 300")
+    assert lines[0].startswith("py -m rgd_utils.llm_runs answer --preset cpu --real --experts ")
     assert lines[-1] == "py -m rgd_utils.llm_runs embed --preset cpu"
     assert sum(" generate " in line for line in lines) == 3

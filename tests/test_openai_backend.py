@@ -34,8 +34,10 @@ from rgd_utils.llm.backend import (
     BackendError,
     ContinuationScore,
     GenerationParams,
+    LLMRequest,
     PromptTooLongError,
 )
+from rgd_utils.llm.endpoints import Endpoint
 from rgd_utils.llm.openai_http import (
     OpenAIBackend,
     continuation_logprob,
@@ -70,7 +72,7 @@ class FakeServer:
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 with fake.lock:
                     record = {"path": self.path, "raw": raw, "body": json.loads(raw),
-                              "headers": dict(self.headers), "index": len(fake.requests)}
+                              "headers": self.headers, "index": len(fake.requests)}
                     fake.requests.append(record)
                     fake.in_flight += 1
                     fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
@@ -259,7 +261,7 @@ def test_connection_refused_is_retried_then_reported(no_key) -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     llm = OpenAIBackend(f"http://127.0.0.1:{port}/v1", "m", max_retries=2, backoff=0.01)
-    with pytest.raises(BackendError, match=f"127.0.0.1:{port}/v1/completions failed after 3 attempts.*Connection"):
+    with pytest.raises(BackendError, match=f"127.0.0.1:{port}/v1/completions failed after 3 attempts.*Connect"):
         llm.generate(["x"], GenerationParams())
 
 
@@ -279,9 +281,119 @@ def test_concurrency_keeps_prompt_order(fake, no_key) -> None:
 
     server = fake(slow_first)
     prompts = [f"p{i}" for i in range(6)]
-    out = backend(server, concurrency=3).generate(prompts, GenerationParams())
+    out = backend(server, in_flight=3).generate(prompts, GenerationParams())
     assert [g.text for g in out] == [f"answer {i}" for i in range(6)]
     assert server.max_in_flight == 3
+
+
+def test_replicas_share_the_work_and_each_keeps_its_own_slots(fake, no_key) -> None:
+    def slow(request: dict) -> tuple:
+        time.sleep(0.05)
+        return 200, text_reply("ok")
+
+    first, second = fake(slow), fake(slow)
+    llm = OpenAIBackend([Endpoint(first.url, 2), Endpoint(second.url, 3)], "m", backoff=0.01)
+    out = llm.generate([f"p{i}" for i in range(20)], GenerationParams())
+    assert [g.text for g in out] == ["ok"] * 20
+    assert len(first.requests) + len(second.requests) == 20
+    assert first.max_in_flight == 2 and second.max_in_flight == 3
+    assert len(second.requests) >= 6 and len(first.requests) >= 4  # both answered a fair share
+
+
+def test_stream_yields_each_request_as_it_completes(fake, no_key) -> None:
+    def slow_first(request: dict) -> tuple:
+        time.sleep(0.3 if request["body"]["prompt"] == "slow" else 0.0)
+        return 200, text_reply(request["body"]["prompt"])
+
+    server = fake(slow_first)
+    requests = [LLMRequest("slow", params=GenerationParams()), LLMRequest("fast", params=GenerationParams())]
+    order = [index for index, _ in backend(server, in_flight=2).stream(requests)]
+    assert order == [1, 0]
+
+
+def test_a_trickling_server_cannot_hold_a_call_past_its_deadline(no_key) -> None:
+    """A server that sends one byte every 0.1 s never trips the read timeout; the overall
+    deadline ends the call."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    stop = threading.Event()
+
+    def trickle() -> None:
+        connection, _ = listener.accept()
+        connection.recv(65536)
+        connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n")
+        while not stop.is_set():
+            try:
+                connection.sendall(b" ")
+            except OSError:
+                break
+            time.sleep(0.1)
+        connection.close()
+
+    thread = threading.Thread(target=trickle, daemon=True)
+    thread.start()
+    llm = OpenAIBackend(f"http://127.0.0.1:{listener.getsockname()[1]}/v1", "m", read_timeout=5.0,
+                        deadline=1.0, max_retries=0)
+    started = time.monotonic()
+    try:
+        with pytest.raises(BackendError, match="deadline of 1 s"):
+            llm.generate(["x"], GenerationParams())
+    finally:
+        stop.set()
+        listener.close()
+    assert time.monotonic() - started < 4
+
+
+# -- values checked where they enter ------------------------------------------------------------
+@pytest.mark.parametrize("bad", ["NaN", "-Infinity"])
+def test_non_finite_echo_logprobs_are_refused_and_never_returned(fake, no_key, bad) -> None:
+    reply = echo_reply(["Q:", " Paris", "!"], [None, -7.5, -1.0])
+    payload = json.dumps(reply).replace("-7.5", bad).encode()
+    server = fake(lambda r: (200, payload))
+    with pytest.raises(BackendError, match="non-finite"):
+        backend(server).score("Q:", [" Paris"])
+
+
+def test_non_finite_top_logprobs_are_refused(fake, no_key) -> None:
+    reply = chat_reply("A", logprobs=[-0.1])
+    reply["choices"][0]["logprobs"]["content"][0]["top_logprobs"] = [
+        {"token": "A", "logprob": -0.1}, {"token": "B", "logprob": -1.0}]
+    payload = json.dumps(reply).replace("-1.0", "NaN").encode()
+    server = fake(lambda r: (200, payload))
+    with pytest.raises(BackendError, match="non-finite"):
+        backend(server).score(CHAT, ["A", "B"])
+
+
+def test_null_message_content_is_an_error_not_an_empty_answer(fake, no_key) -> None:
+    reply = chat_reply("x")
+    reply["choices"][0]["message"]["content"] = None
+    reply["choices"][0]["finish_reason"] = "length"
+    server = fake(lambda r: (200, reply))
+    with pytest.raises(BackendError, match="without content.*length"):
+        backend(server).generate([CHAT], GenerationParams())
+
+
+# -- secrets -------------------------------------------------------------------------------------
+def test_a_key_with_a_trailing_newline_is_stripped(fake, monkeypatch) -> None:
+    monkeypatch.setenv("RGD_OPENAI_API_KEY", KEY + "\n")
+    server = fake(lambda r: (200, text_reply()))
+    backend(server).generate(["x"], GenerationParams())
+    assert server.requests[0]["headers"]["Authorization"] == f"Bearer {KEY}"
+
+
+def test_a_key_with_white_space_inside_is_refused_without_quoting_it(fake, monkeypatch) -> None:
+    monkeypatch.setenv("RGD_OPENAI_API_KEY", KEY[:8] + "\n" + KEY[8:])
+    server = fake(lambda r: (200, text_reply()))
+    with pytest.raises(BackendError, match="white space") as caught:
+        backend(server).generate(["x"], GenerationParams())
+    assert KEY[:8] not in str(caught.value) and not server.requests
+
+
+def test_a_key_in_the_url_query_is_refused_without_quoting_it() -> None:
+    with pytest.raises(ValueError, match="query string") as caught:
+        OpenAIBackend("http://127.0.0.1:1/v1?api-key=sk-in-the-url", "m")
+    assert "sk-in-the-url" not in str(caught.value)
 
 
 # -- scoring ---------------------------------------------------------------------------------------
@@ -485,7 +597,7 @@ def local(smollm2: Path) -> Any:
 def remote(llama_server: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> OpenAIBackend:
     url, key = llama_server
     monkeypatch.setenv("RGD_OPENAI_API_KEY", key)
-    return OpenAIBackend(base_url=url, model="smollm2-135m", concurrency=2, backoff=0.2,
+    return OpenAIBackend(base_url=url, model="smollm2-135m", in_flight=2, backoff=0.2,
                          extra_body=PLAIN_SAMPLING)
 
 

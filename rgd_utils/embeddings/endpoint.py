@@ -19,7 +19,7 @@ import numpy as np
 
 from ..llm.backend import BackendError
 from ..llm.openai_http import OpenAIBackend
-from ..llm.registry import endpoint_url
+from ..llm.endpoints import endpoints_for
 
 
 class OpenAIEmbeddingsEncoder:
@@ -29,14 +29,15 @@ class OpenAIEmbeddingsEncoder:
     ----------
     base_url : str or None
         The API root, e.g. ``http://127.0.0.1:8000/v1``. None: resolved at the first request
-        with :func:`rgd_utils.llm.registry.endpoint_url` of ``name`` (``RGD_ENDPOINT_<NAME>``,
-        else ``RGD_OPENAI_BASE_URL``), so a replay of cached vectors needs no endpoint.
+        with :func:`rgd_utils.llm.endpoints.endpoints_for` of ``name`` (the endpoints file,
+        ``RGD_ENDPOINT_<NAME>``, else ``RGD_OPENAI_BASE_URL``), so a replay of cached vectors
+        needs no endpoint.
     model : str
         The id the server serves the model under (``vllm serve <id>``).
     name : str, optional
         Short name (the cache shard); default ``model``.
     batch_size : int, default 64
-        Texts per request.
+        Texts per request (the requests of one call are in flight together).
     connect_timeout : float, default 10
         Seconds to open the connection.
     read_timeout : float, default 300
@@ -80,7 +81,7 @@ class OpenAIEmbeddingsEncoder:
     def _transport(self) -> OpenAIBackend:
         if self._http is None:
             self._http = OpenAIBackend(
-                self.base_url or endpoint_url(self.name), self.model,
+                self.base_url or endpoints_for(self.name), self.model,
                 connect_timeout=self.connect_timeout, read_timeout=self.read_timeout,
                 max_retries=self.max_retries, backoff=self.backoff)
         return self._http
@@ -104,8 +105,10 @@ class OpenAIEmbeddingsEncoder:
             returns a malformed reply (wrong count, missing indices, ragged or non-finite rows).
         """
         texts = list(texts)
-        rows = [row for start in range(0, len(texts), self.batch_size)
-                for row in self._request(texts[start:start + self.batch_size])]
+        batches = [texts[start:start + self.batch_size] for start in range(0, len(texts), self.batch_size)]
+        http = self._transport()
+        replies = http.post_all("/embeddings", [{"input": b, "encoding_format": "float"} for b in batches])
+        rows = [row for batch, reply in zip(batches, replies) for row in self._rows(http, batch, reply)]
         if not rows:
             return np.zeros((0, 0), dtype=np.float32)
         x = np.asarray(rows, dtype=np.float64)
@@ -114,10 +117,9 @@ class OpenAIEmbeddingsEncoder:
             raise BackendError(f"{self.model}: the server returned non-finite or zero vectors")
         return (x / norms).astype(np.float32)
 
-    def _request(self, batch: list[str]) -> list[list[float]]:
-        http = self._transport()
+    @staticmethod
+    def _rows(http: OpenAIBackend, batch: list[str], reply: dict) -> list[list[float]]:
         url = f"{http.base_url}/embeddings"
-        reply = http.post("/embeddings", {"input": batch})
         data = reply.get("data")
         if not isinstance(data, list) or len(data) != len(batch):
             raise BackendError(f"{url} returned {len(data) if isinstance(data, list) else 'no'} "

@@ -12,16 +12,15 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 import pandas as pd
-from tqdm.auto import tqdm
-
 from rgd_utils.config import GeneratorSpec
-from rgd_utils.llm.cached import CachedLLM
+from rgd_utils.llm.backend import LLMRequest, PromptTooLongError
+from rgd_utils.llm.cached import Answer, CachedLLM
 from rgd_utils.llm.decoding import decoding_for
 
 from .descriptions import description_for
 from .parse import parse_generation
 from .prompt import generator_messages, generator_params
-from .schedule import schedule
+from .schedule import ScheduledCall, schedule
 from .validate import GenerationRecord
 
 
@@ -84,12 +83,22 @@ def generate_records(
         One per call, in schedule order, with the raw output and its parse.
     """
     calls = schedule(subjects, spec.attempts if attempts is None else attempts, seed)
-    max_tokens = decoding_for(spec.model).generation_max_tokens
-    records = []
-    for call in tqdm(calls, desc=f"{spec.name} writes questions", disable=not progress):
-        messages = generator_messages(description_for(call.benchmark, call.subject))
-        params = generator_params(call.attempt, max_tokens=max_tokens, temperature=spec.temperature)
-        text = llm.generate([messages], params)[0].text
-        records.append(GenerationRecord(spec.name, call.benchmark, call.subject, call.attempt,
-                                        parse_generation(text), text))
-    return records
+    outcomes = llm.run([generation_request(spec, call) for call in calls],
+                       progress=f"{spec.name} writes questions" if progress else None)
+    return [record(spec, call, outcome) for call, outcome in zip(calls, outcomes)]
+
+
+def generation_request(spec: GeneratorSpec, call: ScheduledCall) -> LLMRequest:
+    """The request of one scheduled call: its subject's description, sampled with the call's
+    own seed (its attempt number)."""
+    return LLMRequest(generator_messages(description_for(call.benchmark, call.subject)),
+                      params=generator_params(call.attempt, temperature=spec.temperature,
+                                              max_tokens=decoding_for(spec.model).generation_max_tokens))
+
+
+def record(spec: GeneratorSpec, call: ScheduledCall, outcome: Answer) -> GenerationRecord:
+    """One call's output, parsed (a generator prompt never exceeds a context: re-raised)."""
+    if isinstance(outcome, PromptTooLongError):
+        raise outcome
+    return GenerationRecord(spec.name, call.benchmark, call.subject, call.attempt,
+                            parse_generation(outcome.text), outcome.text)

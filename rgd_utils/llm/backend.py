@@ -13,7 +13,7 @@ template, ending with the assistant's turn opened.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Mapping, Protocol, Sequence, Union, runtime_checkable
+from typing import Iterator, Mapping, Protocol, Sequence, Union, runtime_checkable
 
 Message = Mapping[str, str]
 #: Plain text, or chat messages rendered with the model's chat template.
@@ -97,6 +97,32 @@ class ContinuationScore:
     n_tokens: int
 
 
+@dataclass(frozen=True)
+class LLMRequest:
+    """One call, as a value: a generation (``params``) or a scoring (``continuations``).
+
+    A list of them is what a backend with requests in flight works through
+    (:meth:`StreamingBackend.stream`).
+    """
+
+    prompt: Prompt
+    params: GenerationParams | None = None
+    continuations: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if (self.params is None) == (not self.continuations):
+            raise ValueError("an LLMRequest is a generation (params) or a scoring (continuations)")
+
+    @property
+    def op(self) -> str:
+        """``"generate"`` or ``"score"``."""
+        return "generate" if self.params is not None else "score"
+
+
+#: What one request gives back: a generation, the continuations' scores, or the error it met.
+Outcome = Union[Generation, list[ContinuationScore], BaseException]
+
+
 @runtime_checkable
 class Backend(Protocol):
     """What the study needs from an LLM.
@@ -117,6 +143,16 @@ class Backend(Protocol):
 
     def score(self, prompt: Prompt, continuations: Sequence[str]) -> list[ContinuationScore]:
         """Return the log-probability of each continuation right after the prompt."""
+        ...
+
+
+@runtime_checkable
+class StreamingBackend(Backend, Protocol):
+    """A backend that keeps several requests in flight (an HTTP endpoint, a cluster of them)."""
+
+    def stream(self, requests: Sequence[LLMRequest]) -> Iterator[tuple[int, Outcome]]:
+        """Run every request; yield ``(index, outcome)`` in completion order. Closing the
+        iterator early cancels the requests still in flight."""
         ...
 
 

@@ -41,6 +41,9 @@ from typing import Any, Iterator
 
 MODES = ("readwrite", "replay", "off")
 DEFAULT_ROOT = Path("data") / "cache"
+#: The engine of an entry written before engines were recorded (all of them llama.cpp's or the
+#: MiniLM encoder's).
+UNRECORDED = "unrecorded"
 
 
 class CacheMissError(LookupError):
@@ -74,6 +77,7 @@ class ShardStats:
 class _Shard:
     path: Path
     values: dict[str, Any] = field(default_factory=dict)
+    engines: dict[str, str] = field(default_factory=dict)  # key -> the engine recorded with it
     stats: ShardStats = field(default_factory=ShardStats)
 
 
@@ -95,6 +99,8 @@ def _read_shard(path: Path) -> _Shard:
                 shard.stats.duplicates += 1
             else:
                 shard.values[key] = value
+                if record.get("engine"):
+                    shard.engines[key] = record["engine"]
     shard.stats.entries = len(shard.values)
     return shard
 
@@ -161,15 +167,19 @@ class LLMCache:
             )
         return value
 
-    def put(self, model: str, op: str, key: str, value: Any) -> None:
-        """Append one computed call to its shard (atomically, under an exclusive lock)."""
+    def put(self, model: str, op: str, key: str, value: Any, engine: str | None = None) -> None:
+        """Append one computed call to its shard (atomically, under an exclusive lock); the
+        engine that computed it, when given, is recorded beside it (``cache stats`` counts it)."""
         if self.mode == "off":
             return
         if self.mode == "replay":
             raise CacheMissError("replay mode never writes to the cache")
         path = self._path(model, op)
         path.parent.mkdir(parents=True, exist_ok=True)
-        line = canonical_json({"key": key, "op": op, "value": value, "check": _check(value)})
+        record = {"key": key, "op": op, "value": value, "check": _check(value)}
+        if engine:
+            record["engine"] = engine
+        line = canonical_json(record)
         with open(path, "a+b") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
@@ -184,7 +194,10 @@ class LLMCache:
                 os.fsync(handle.fileno())
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
-        self._shard(model, op).values[key] = value
+        shard = self._shard(model, op)
+        shard.values[key] = value
+        if engine:
+            shard.engines[key] = engine
 
     def shards(self) -> Iterator[tuple[str, str, Path]]:
         """Yield ``(model, op, path)`` for every shard on disk, sorted."""
@@ -192,13 +205,18 @@ class LLMCache:
             yield path.parent.name, path.stem, path
 
     def stats(self) -> list[dict]:
-        """Entries, corrupt lines and duplicates per model and operation (read fresh from disk)."""
+        """Entries per model, operation and engine (``"unrecorded"`` for lines written before
+        engines were recorded), with each shard's corrupt lines, duplicates and size on its
+        first row (read fresh from disk)."""
         rows = []
         for model, op, path in self.shards():
             shard = _read_shard(path)
-            rows.append({"model": model, "op": op, "entries": shard.stats.entries,
-                         "corrupt": shard.stats.corrupt, "duplicates": shard.stats.duplicates,
-                         "bytes": path.stat().st_size})
+            engines = Counter(shard.engines.get(key, UNRECORDED) for key in shard.values) or Counter({UNRECORDED: 0})
+            for i, (engine, entries) in enumerate(sorted(engines.items())):
+                rows.append({"model": model, "op": op, "engine": engine, "entries": entries,
+                             "corrupt": 0 if i else shard.stats.corrupt,
+                             "duplicates": 0 if i else shard.stats.duplicates,
+                             "bytes": 0 if i else path.stat().st_size})
         return rows
 
     def repair(self) -> Counter:
@@ -213,8 +231,10 @@ class LLMCache:
                         tmp = path.with_suffix(".jsonl.repair")
                         with open(tmp, "wb") as out:
                             for key, value in shard.values.items():
-                                out.write(canonical_json({"key": key, "op": op, "value": value,
-                                                          "check": _check(value)}).encode() + b"\n")
+                                record = {"key": key, "op": op, "value": value, "check": _check(value)}
+                                if key in shard.engines:
+                                    record["engine"] = shard.engines[key]
+                                out.write(canonical_json(record).encode() + b"\n")
                             out.flush()
                             os.fsync(out.fileno())
                         os.replace(tmp, path)
@@ -229,13 +249,17 @@ class LLMCache:
 def _format_stats(rows: list[dict]) -> str:
     if not rows:
         return "the cache is empty"
-    header = f"{'model':<28} {'op':<16} {'entries':>8} {'corrupt':>8} {'dupes':>6} {'MB':>7}"
+    header = (f"{'model':<28} {'op':<10} {'engine':<11} {'entries':>8} {'corrupt':>8} {'dupes':>6} "
+              f"{'MB':>7}")
     lines = [header, "-" * len(header)]
     for r in rows:
-        lines.append(f"{r['model']:<28} {r['op']:<16} {r['entries']:>8} {r['corrupt']:>8} "
-                     f"{r['duplicates']:>6} {r['bytes'] / 1e6:>7.2f}")
-    lines.append(f"{'total':<45} {sum(r['entries'] for r in rows):>8} "
-                 f"{sum(r['corrupt'] for r in rows):>8}")
+        lines.append(f"{r['model']:<28} {r['op']:<10} {r['engine']:<11} {r['entries']:>8} "
+                     f"{r['corrupt']:>8} {r['duplicates']:>6} {r['bytes'] / 1e6:>7.2f}")
+    engines = Counter()
+    for r in rows:
+        engines[r["engine"]] += r["entries"]
+    lines.append(f"{'total':<51} {sum(engines.values()):>8} {sum(r['corrupt'] for r in rows):>8}")
+    lines += [f"{'  by ' + engine:<51} {n:>8}" for engine, n in sorted(engines.items())]
     return "\n".join(lines)
 
 

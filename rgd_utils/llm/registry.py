@@ -12,24 +12,25 @@ Two kinds of entries:
   adapter (:mod:`rgd_utils.specialists`), run by llama.cpp; its identity adds the adapter's
   sha256, checked against its record when the model is first loaded.
 * **endpoint** (the ``paper`` preset): the paper's models, served by vLLM (or any
-  OpenAI-compatible server). ``RGD_OPENAI_BASE_URL`` gives the server; a model-specific
-  ``RGD_ENDPOINT_<NAME>`` (name upper-cased, non-alphanumerics as ``_``) overrides it.
+  OpenAI-compatible server), at the endpoints :func:`rgd_utils.llm.endpoints.endpoints_for` finds.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Mapping
 
 from . import packaged
 from .backend import Backend
 from .cache import LLMCache
 from .cached import CachedLLM
 from .decoding import request_fields
+from .endpoints import Endpoint, endpoints_for
 from .llamacpp import CHUNKS, LLAMA_CPP_VERSION, LlamaCppBackend
+from .vllm_server import VLLM_DTYPE, VLLM_VERSION, packaged_server
 
 
 @dataclass(frozen=True)
@@ -75,19 +76,6 @@ PAPER_MODELS: dict[str, EndpointModel] = {m.name: m for m in (
 PAPER_GENERATORS: tuple[str, ...] = ("gemini-2.5-flash", "Qwen3-32", "Exaone")
 
 
-def endpoint_url(name: str) -> str:
-    """Base URL of the endpoint serving ``name`` (``RGD_ENDPOINT_<NAME>``, else
-    ``RGD_OPENAI_BASE_URL``); a clear error when neither is set."""
-    specific = "RGD_ENDPOINT_" + re.sub(r"[^A-Za-z0-9]", "_", name).upper()
-    url = os.environ.get(specific) or os.environ.get("RGD_OPENAI_BASE_URL")
-    if not url:
-        raise KeyError(
-            f"no endpoint for model {name!r}: set {specific} or RGD_OPENAI_BASE_URL to the base URL "
-            "of an OpenAI-compatible server (e.g. http://localhost:8000/v1 for `vllm serve`)"
-        )
-    return url
-
-
 def _gguf_path(model: packaged.PackagedModel) -> Path:
     """The model's GGUF: assembled from its packages, or (RGD_MODEL_SOURCE=hub) from the Hub."""
     if os.environ.get("RGD_MODEL_SOURCE", "package") == "hub":
@@ -99,41 +87,83 @@ def _gguf_path(model: packaged.PackagedModel) -> Path:
     return packaged.assemble(model.name)
 
 
-def packaged_identity(name: str) -> dict:
-    """Identity of a packaged model: its file digest and the backend that runs it."""
+#: The engines that run the packaged models: llama.cpp in process, or vLLM servers.
+ENGINES = ("llama.cpp", "vllm")
+#: Sampling fields sent to vLLM with every request, so that a model's generation_config.json
+#: (Qwen's top_k 20 and repetition penalty 1.05, for one) never changes what is sampled.
+VLLM_PLAIN_SAMPLING = {"top_k": -1, "min_p": 0.0, "repetition_penalty": 1.0}
+
+
+def default_engine() -> str:
+    """The engine of packaged models when none is named: ``RGD_ENGINE``, else llama.cpp."""
+    engine = os.environ.get("RGD_ENGINE", "llama.cpp")
+    if engine not in ENGINES:
+        raise ValueError(f"RGD_ENGINE must be one of {ENGINES}, got {engine!r}")
+    return engine
+
+
+def packaged_identity(name: str, engine: str = "llama.cpp") -> dict:
+    """Identity of a packaged model: its file digest and the engine (and version) that runs it."""
     model = packaged.get_model(name)
     source = os.environ.get("RGD_MODEL_SOURCE", "package")
     digest = model.sha256 if source == "package" else f"hub:{model.hf_gguf_repo}/{model.hf_gguf_file}"
+    if engine == "vllm":
+        return {"gguf": digest, "backend": "vllm", "vllm": VLLM_VERSION, "dtype": VLLM_DTYPE,
+                "sampling": VLLM_PLAIN_SAMPLING}
     return {"gguf": digest, "backend": "llama.cpp", "llama_cpp_python": LLAMA_CPP_VERSION,
             "chunks": CHUNKS}
 
 
-def _packaged_backend(name: str) -> Callable[[], Backend]:
+def _packaged_backend(name: str, engine: str) -> Callable[[], Backend]:
     model = packaged.get_model(name)
 
     def make() -> Backend:
+        if engine == "vllm":
+            return _vllm_backend(name, name, packaged_identity(name, engine))
         return LlamaCppBackend(_gguf_path(model), packaged_identity(name),
                                chat_template=model.chat_template)
 
     return make
 
 
-def specialist_identity(name: str, data_dir: Path) -> dict:
+def _vllm_backend(name: str, base: str, identity: dict,
+                  lora: Mapping[str, Path] | None = None) -> Backend:
+    """Model ``name`` (packaged model ``base``, or an adapter of it) on vLLM: at its configured
+    endpoints, else on a server started here for this process and stopped when it exits."""
+    from .openai_http import OpenAIBackend
+
+    server = None
+    try:
+        endpoints = endpoints_for(name)
+    except KeyError:
+        server = packaged_server(base, lora_modules=lora).start()
+        atexit.register(server.stop)
+        endpoints = (Endpoint(server.url),)
+    return OpenAIBackend(endpoints, model=name, identity=identity, extra_body=VLLM_PLAIN_SAMPLING,
+                         server=server)
+
+
+def specialist_identity(name: str, data_dir: Path, engine: str = "llama.cpp") -> dict:
     """Identity of a specialist: its base model's, plus its adapter's recorded sha256."""
     from rgd_utils.specialists import get_specialist
     from rgd_utils.specialists.store import read_record
 
     record = read_record(name, data_dir)
-    return {**packaged_identity(get_specialist(name).base), "lora": record["sha256"]}
+    return {**packaged_identity(get_specialist(name).base, engine), "lora": record["sha256"]}
 
 
-def _specialist_backend(name: str, data_dir: Path) -> Callable[[], Backend]:
+def _specialist_backend(name: str, data_dir: Path, engine: str) -> Callable[[], Backend]:
     from rgd_utils.specialists import get_specialist
     from rgd_utils.specialists.store import verified_adapter
 
     base = packaged.get_model(get_specialist(name).base)
 
     def make() -> Backend:
+        if engine == "vllm":
+            from rgd_utils.specialists.peft_export import peft_folder
+
+            return _vllm_backend(name, base.name, specialist_identity(name, data_dir, engine),
+                                 lora={name: peft_folder(name, data_dir)})
         adapter, _ = verified_adapter(name, data_dir)
         return LlamaCppBackend(_gguf_path(base), specialist_identity(name, data_dir),
                                chat_template=base.chat_template, lora_path=adapter)
@@ -150,7 +180,7 @@ def _endpoint_backend(name: str) -> tuple[dict, Callable[[], Backend]]:
     def make() -> Backend:
         from .openai_http import OpenAIBackend
 
-        return OpenAIBackend(base_url=endpoint_url(name), model=model.model_id, identity=identity,
+        return OpenAIBackend(endpoints_for(name), model=model.model_id, identity=identity,
                              extra_body=extra_body)
 
     return identity, make
@@ -175,7 +205,8 @@ def n_params(name: str) -> int:
     return packaged.get_model(name).n_params
 
 
-def load_model(name: str, cache: LLMCache, data_dir: Path | None = None) -> CachedLLM:
+def load_model(name: str, cache: LLMCache, data_dir: Path | None = None,
+               engine: str | None = None) -> CachedLLM:
     """A registered model behind the cache; nothing is loaded until the first cache miss.
 
     Parameters
@@ -187,6 +218,9 @@ def load_model(name: str, cache: LLMCache, data_dir: Path | None = None) -> Cach
     data_dir : pathlib.Path, optional
         Where the specialists' adapters are committed (``<data_dir>/specialists``); default:
         the cache folder's parent (``data/``).
+    engine : {"llama.cpp", "vllm"}, optional
+        What runs a packaged model or a specialist (its identity, hence its cache entries,
+        name the engine); default :func:`default_engine`. The paper's models are always served.
 
     Returns
     -------
@@ -194,15 +228,18 @@ def load_model(name: str, cache: LLMCache, data_dir: Path | None = None) -> Cach
     """
     if name in PAPER_MODELS:
         identity, make = _endpoint_backend(name)
-        return CachedLLM(name, identity, make, cache, batch_size=16)
+        return CachedLLM(name, identity, make, cache)
+    engine = engine or default_engine()
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
     if name in packaged.MODELS:
-        return CachedLLM(name, packaged_identity(name), _packaged_backend(name), cache,
-                         chat=packaged.get_model(name).chat_template)
+        return CachedLLM(name, packaged_identity(name, engine), _packaged_backend(name, engine),
+                         cache, chat=packaged.get_model(name).chat_template)
     from rgd_utils.specialists import SPECIALISTS
 
     if name in SPECIALISTS:
         data_dir = Path(data_dir) if data_dir is not None else Path(cache.root).parent
-        return CachedLLM(name, specialist_identity(name, data_dir),
-                         _specialist_backend(name, data_dir), cache,
+        return CachedLLM(name, specialist_identity(name, data_dir, engine),
+                         _specialist_backend(name, data_dir, engine), cache,
                          chat=packaged.get_model(SPECIALISTS[name].base).chat_template)
     raise KeyError(f"unknown model {name!r}; registered: {', '.join(model_names())}")
