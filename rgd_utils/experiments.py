@@ -72,7 +72,8 @@ RESULT_COLUMNS: tuple[str, ...] = ("benchmark", "pool", "train_source", "filter"
 CURVE_COLUMNS: tuple[str, ...] = ("benchmark", "train_source", "router", "trade_off", "accuracy",
                                   "cost")
 #: The ``pool`` value of each preset's results.
-POOLS: dict[str, str] = {"cpu": "cpu-pool", "sim": "sim-large", "paper": "paper-large"}
+POOLS: dict[str, str] = {"cpu": "cpu-pool", "sim": "sim-large", "paper": "paper-large",
+                         "paper-small": "paper-small"}
 #: Each router's family (ablation variants ``"CASCAL[...]"`` are CASCAL's).
 FAMILIES: dict[str, str] = {
     "kNN": "query-answer", "Avengers-cluster": "query-answer",

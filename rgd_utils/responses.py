@@ -8,10 +8,11 @@
   the continuation of ``Question: ...\\nAnswer:``; the shared prefix is evaluated once; scores
   are normalised by the option's length in characters (lm-eval's ``acc_norm``); the choice is
   the best option and its normalised log-probability the confidence.
-* ``cot`` (the paper's mode, PAPER.md §2.5): the model reasons and ends with "The answer is
-  (X)"; the letter comes from the paper's extraction cascade and the confidence is the mean
-  token log-probability. An answer that cannot be extracted is recorded as null, never filled
-  at random.
+* ``cot`` (the paper's mode): the model reasons and ends with "The answer is
+  (X)"; the letter is the one it concluded with (:func:`rgd_utils.extraction.extract_choice`,
+  which also says where it departs from the paper's cascade) and the confidence is the mean
+  token log-probability. An answer that cannot be extracted (or an output cut at the token
+  limit before stating one) is recorded as null, never filled at random.
 
 A pool **expert** is a (model, mode) pair, named ``"<model>:<mode>"`` in every table.
 """
@@ -19,8 +20,7 @@ A pool **expert** is a (model, mode) pair, named ``"<model>:<mode>"`` in every t
 from __future__ import annotations
 
 import json
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -28,8 +28,10 @@ import numpy as np
 import pandas as pd
 
 from .benchmarks.schema import LETTERS
+from .extraction import extract_choice
 from .llm.backend import GenerationParams, LLMRequest, Prompt, PromptTooLongError
 from .llm.cached import Answer, CachedLLM
+from .llm.decoding import PACKAGED, decoding_for
 from .store import read_parts, write_parts
 
 MODES = ("letter", "cloze", "cot")
@@ -40,8 +42,16 @@ COT_INSTRUCTION = (
     "Think step by step, then finish with a line of the form \"The answer is (X)\", where X is "
     "the letter of the correct choice."
 )
-#: The paper's decoding for pool answers: temperature 0.7, one sample. CPU runs cap the length.
-COT_PARAMS = GenerationParams(max_tokens=512, temperature=0.7, top_p=1.0, seed=0, logprobs=True)
+#: The paper's decoding for pool answers: temperature 0.7, one sample. The length cap is each
+#: model's (:func:`cot_params`); this one is the packaged CPU models'.
+COT_PARAMS = GenerationParams(max_tokens=PACKAGED.answer_max_tokens, temperature=0.7, top_p=1.0,
+                              seed=0, logprobs=True)
+
+
+def cot_params(model: str) -> GenerationParams:
+    """:data:`COT_PARAMS` with the model's own cap on new tokens
+    (:func:`rgd_utils.llm.decoding.decoding_for`)."""
+    return replace(COT_PARAMS, max_tokens=decoding_for(model).answer_max_tokens)
 
 
 @dataclass(frozen=True)
@@ -91,32 +101,6 @@ def cot_request(question: str, options: Sequence[str]) -> list[dict]:
     return [{"role": "user", "content": f"{question.strip()}\n\nChoices:\n{choices_block(options)}\n\n{COT_INSTRUCTION}"}]
 
 
-def extract_choice(text: str, n_options: int) -> str | None:
-    """The paper's extraction cascade; the first rule that matches wins.
-
-    1. "The answer is (X)" (also without parentheses), X among the first ``n_options`` letters;
-    2. LaTeX ``\\boxed{X}``;
-    3. the last "(X)";
-    4. the last isolated capital letter X;
-    5. otherwise None (the paper writes "N/A"; it is never replaced by a random letter).
-    """
-    valid = LETTERS[:n_options]
-    if not valid:
-        return None
-    letter = f"([{valid}])"
-    patterns = (
-        rf"[Tt]he answer is:?\s*\(?{letter}\)?(?![A-Za-z])",
-        rf"\\boxed\{{\s*{letter}\s*\}}",
-        rf"\({letter}\)",
-        rf"(?<![A-Za-z]){letter}(?![A-Za-z])",
-    )
-    for i, pattern in enumerate(patterns):
-        found = re.findall(pattern, text)
-        if found:
-            return found[0] if i < 2 else found[-1]
-    return None
-
-
 def answer_request(expert: Expert, question: str, options: Sequence[str], chat: bool) -> LLMRequest:
     """The call one expert makes to answer one question."""
     if expert.mode == "letter":
@@ -125,7 +109,7 @@ def answer_request(expert: Expert, question: str, options: Sequence[str], chat: 
     if expert.mode == "cloze":
         prompt, continuations = cloze_request(question, options)
         return LLMRequest(prompt, continuations=tuple(continuations))
-    return LLMRequest(cot_request(question, options), params=COT_PARAMS)
+    return LLMRequest(cot_request(question, options), params=cot_params(expert.model))
 
 
 def read_answer(expert: Expert, request: LLMRequest, outcome: Answer,
@@ -147,7 +131,8 @@ def read_answer(expert: Expert, request: LLMRequest, outcome: Answer,
                       for s, c in zip(outcome, request.continuations)]
         best = int(np.argmax(normalised))
         return LETTERS[best], normalised[best], json.dumps([round(s, 4) for s in normalised])
-    return extract_choice(outcome.text, n_options), outcome.avg_logprob, outcome.text
+    truncated = outcome.finish_reason == "length"
+    return extract_choice(outcome.text, n_options, truncated=truncated), outcome.avg_logprob, outcome.text
 
 
 def answer_one(llm: CachedLLM, expert: Expert, question: str, options: Sequence[str]) -> tuple[str | None, float | None, str]:

@@ -11,6 +11,7 @@ import pytest
 
 from rgd_utils import benchmarks as bm
 from rgd_utils import generation as gen
+from rgd_utils.benchmarks.hub import BBEH_TASKS
 from rgd_utils.generation.schedule import ATTEMPT_BLOCK, attempt_offset
 
 MEDMCQA_SUBJECTS = {
@@ -19,21 +20,33 @@ MEDMCQA_SUBJECTS = {
     "Pediatrics", "Physiology", "Skin", "Pharmacology", "Social & Preventive Medicine", "ENT",
     "Surgery", "Orthopaedics", "Anatomy",
 }
+#: SuperGPQA's 13 disciplines, as its ``discipline`` column spells them.
+SUPERGPQA_DISCIPLINES = {
+    "Management", "Literature and Arts", "Military Science", "Agronomy", "Science", "Economics",
+    "Philosophy", "Law", "Sociology", "History", "Education", "Medicine", "Engineering",
+}
 SINGLE_SUBJECT = ("arc_challenge", "arc_easy", "sciq", "openbookqa", "commonsenseqa")
 
 
 # --------------------------------------------------------------------------- descriptions
 
-def test_one_description_per_subject_of_the_offline_benchmarks() -> None:
+def test_one_description_per_subject_of_every_benchmark_with_generated_data() -> None:
     expected = {
         "mmlu": set(bm.MMLU_TO_MMLU_PRO.values()),
         "medmcqa": MEDMCQA_SUBJECTS,
         "medqa": {"step1", "step2&3"},
         **{name: {name} for name in SINGLE_SUBJECT},
+        "mmlu_pro": set(bm.MMLU_TO_MMLU_PRO.values()),
+        "supergpqa": SUPERGPQA_DISCIPLINES,
+        "medmcqa_hub": MEDMCQA_SUBJECTS,
+        "bbeh": set(BBEH_TASKS),
     }
     assert {b: set(s) for b, s in gen.DESCRIPTIONS.items()} == expected
-    paragraphs = [text for subjects in gen.DESCRIPTIONS.values() for text in subjects.values()]
-    assert len(paragraphs) == 42 and len(set(paragraphs)) == 42
+    assert len(expected["mmlu_pro"]) == 14 and len(expected["bbeh"]) == 9
+    assert gen.DESCRIPTIONS["medmcqa_hub"] is gen.DESCRIPTIONS["medmcqa"]  # the same 21 subjects
+    paragraphs = [text for name, subjects in gen.DESCRIPTIONS.items() if name != "medmcqa_hub"
+                  for text in subjects.values()]
+    assert len(paragraphs) == 42 + 14 + 13 + 9 and len(set(paragraphs)) == len(paragraphs)
     for text in paragraphs:
         assert text.startswith("These questions ")
         assert 45 <= len(text.split()) <= 110, text

@@ -1,4 +1,4 @@
-"""Pool prompts, the answer extraction cascade, and answering through a (fake) cached model."""
+"""Pool prompts, and answering through a (fake) cached model."""
 
 from __future__ import annotations
 
@@ -14,28 +14,8 @@ from rgd_utils.responses import (
     answer_questions,
     cloze_request,
     cot_request,
-    extract_choice,
     letter_request,
 )
-
-
-@pytest.mark.parametrize(
-    ("text", "n", "expected"),
-    [
-        ("Let me think. The answer is (B).", 4, "B"),
-        ("the answer is C because ...", 4, "C"),
-        ("The answer is (E)", 4, None),  # E is not among the first 4 letters; no other letter
-        ("So we get \\boxed{D} in the end", 4, "D"),
-        ("Options (A) and (C) look right, but (C) wins", 4, "C"),
-        ("I pick A", 4, "A"),
-        ("The answer is (B). Actually (D).", 4, "B"),  # rule 1 beats rule 3
-        ("no letter here at all", 4, None),
-        ("", 4, None),
-        ("The answer is (J)", 10, "J"),
-    ],
-)
-def test_extraction_cascade(text, n, expected) -> None:
-    assert extract_choice(text, n) == expected
 
 
 def test_letter_prompts_for_chat_and_base_models() -> None:
@@ -128,3 +108,18 @@ def test_no_letter_in_the_top_logprobs_is_no_answer_not_a(tmp_path) -> None:
     llm = CachedLLM("nol", {"nol": 1}, NoLettersBackend, LLMCache(tmp_path))
     table = answer_questions(llm, Expert("nol", "letter"), _questions(), progress=False)
     assert table["choice"].isna().all() and table["raw"].str.startswith("not answered").all()
+
+
+class TruncatedBackend(ScriptedBackend):
+    """Cut at the token limit mid-sentence, after naming an option."""
+
+    def generate(self, prompts, params):
+        return [Generation(text="Option (A) looks wrong because I", n_tokens=params.max_tokens,
+                           finish_reason="length", token_logprobs=(-0.5,)) for _ in prompts]
+
+
+def test_a_cot_answer_cut_at_the_token_limit_is_no_answer(tmp_path) -> None:
+    llm = CachedLLM("scripted", {"scripted": 1}, TruncatedBackend, LLMCache(tmp_path))
+    table = answer_questions(llm, Expert("scripted", "cot"), _questions(), progress=False)
+    assert table["choice"].tolist() == [None, None, None]
+    assert table["correct"].tolist()[:2] == [False, False]

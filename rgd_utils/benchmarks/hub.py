@@ -11,7 +11,8 @@ bbeh           GitHub ``google-deepmind/bbeh`` (not Hub)   ``bbeh/benchmark_task
 
 Hub files go through :func:`huggingface_hub.snapshot_download`, so they land in (and are
 reused from) the Hub's own cache, and ``HF_HUB_OFFLINE=1`` works once that cache is filled.
-BBEH files are fetched from raw.githubusercontent.com into ``~/.cache/rgd/bbeh`` and reused.
+BBEH files are fetched from raw.githubusercontent.com into ``~/.cache/rgd/bbeh`` (or
+``$RGD_BBEH_CACHE``) and reused.
 
 Each loader has a pure formatter (``format_*``, no network) that turns the upstream rows
 into the common question table of :mod:`rgd_utils.benchmarks.schema`, keeping every row:
@@ -51,7 +52,8 @@ BBEH_URL = (
     "https://raw.githubusercontent.com/google-deepmind/bbeh/main/bbeh/benchmark_tasks/"
     "{task}/task.json"
 )
-BBEH_CACHE = Path.home() / ".cache" / "rgd" / "bbeh"
+#: Environment variable naming the BBEH task folder (default ``~/.cache/rgd/bbeh``).
+BBEH_CACHE_ENV = "RGD_BBEH_CACHE"
 
 #: Tasks with a fixed answer set: the options, in the order the paper lists them.
 BBEH_FIXED_OPTIONS: dict[str, list[str]] = {
@@ -444,6 +446,11 @@ def load_medmcqa_hub(
     return format_medmcqa(frame, n_rows=n_rows)
 
 
+def bbeh_cache_dir() -> Path:
+    """Where BBEH task files are kept: ``$RGD_BBEH_CACHE``, else ``~/.cache/rgd/bbeh``."""
+    return Path(os.environ.get(BBEH_CACHE_ENV) or Path.home() / ".cache" / "rgd" / "bbeh")
+
+
 def fetch_bbeh_task(task: str, cache_dir: str | Path | None = None) -> dict:
     """Return one BBEH ``task.json``, downloading it into the cache folder if it is not there.
 
@@ -452,7 +459,7 @@ def fetch_bbeh_task(task: str, cache_dir: str | Path | None = None) -> dict:
     task : str
         Task folder name, e.g. ``"bbeh_nycc"``.
     cache_dir : str or Path, optional
-        Default ``~/.cache/rgd/bbeh``; the file goes to ``<cache_dir>/<task>/task.json``.
+        Default :func:`bbeh_cache_dir`; the file goes to ``<cache_dir>/<task>/task.json``.
 
     Returns
     -------
@@ -464,7 +471,7 @@ def fetch_bbeh_task(task: str, cache_dir: str | Path | None = None) -> dict:
     HubUnavailableError
         If the file is not cached and cannot be downloaded.
     """
-    path = Path(cache_dir or BBEH_CACHE) / task / "task.json"
+    path = Path(cache_dir or bbeh_cache_dir()) / task / "task.json"
     if not path.exists():
         url = BBEH_URL.format(task=task)
         try:
@@ -485,7 +492,7 @@ def load_bbeh(cache_dir: str | Path | None = None) -> pd.DataFrame:
     Parameters
     ----------
     cache_dir : str or Path, optional
-        Where the task files are kept (default ``~/.cache/rgd/bbeh``); files already there
+        Where the task files are kept (default :func:`bbeh_cache_dir`); files already there
         are reused, so delete them to pick up upstream changes.
 
     Returns

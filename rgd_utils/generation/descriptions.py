@@ -3,7 +3,8 @@
 The paper's generators never see a real question: they get a hand-written paragraph that
 describes a category (skills tested, sub-topics, computational or conceptual nature, level),
 written in the third person ("These questions ..."). These paragraphs do the same for the 42
-subjects of the eight offline benchmarks.
+subjects of the eight offline benchmarks; the paper's own benchmarks have theirs in
+:mod:`rgd_utils.generation.paper_descriptions`.
 
 How they were written: from general knowledge of each benchmark as its authors publish it
 (the MMLU subject list, MMLU-Pro's category names, MedMCQA's subject names and its Indian
@@ -17,6 +18,8 @@ offline ``mmlu`` benchmark), which is why each one names the MMLU subjects it co
 """
 
 from __future__ import annotations
+
+from .paper_descriptions import BBEH, MMLU_PRO, SUPERGPQA
 
 _MMLU: dict[str, str] = {
     "biology": (
@@ -362,12 +365,17 @@ _MEDQA: dict[str, str] = {
     ),
 }
 
-#: Subject descriptions by benchmark, then subject (42 paragraphs).
+#: Subject descriptions by benchmark, then subject: the offline benchmarks' 42 paragraphs and
+#: the paper's benchmarks' (MedMCQA's subjects are the same in both loaders).
 DESCRIPTIONS: dict[str, dict[str, str]] = {
     "mmlu": _MMLU,
     "medmcqa": _MEDMCQA,
     **_SINGLE_SUBJECT,
     "medqa": _MEDQA,
+    "mmlu_pro": MMLU_PRO,
+    "supergpqa": SUPERGPQA,
+    "medmcqa_hub": _MEDMCQA,
+    "bbeh": BBEH,
 }
 
 
@@ -377,7 +385,7 @@ def description_for(benchmark: str, subject: str) -> str:
     Parameters
     ----------
     benchmark : str
-        One of the offline benchmarks (keys of :data:`DESCRIPTIONS`).
+        A benchmark with descriptions (keys of :data:`DESCRIPTIONS`).
     subject : str
         A subject of that benchmark, spelled as in the question table.
 

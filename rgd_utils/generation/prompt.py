@@ -14,6 +14,7 @@ description instead, since several offline benchmarks are grade-school science.
 from __future__ import annotations
 
 from rgd_utils.llm.backend import GenerationParams
+from rgd_utils.llm.decoding import PACKAGED
 
 from .parse import OPTION_LETTERS, GeneratedItem
 
@@ -28,10 +29,11 @@ EXAMPLE_ITEM = GeneratedItem(
 TAGS: tuple[str, ...] = ("[QUESTION]", *(f"[OPTION {k}]" for k in OPTION_LETTERS), "[ANSWER]")
 
 #: Decoding of the paper's local generators (temperature 0.8, top_p 0.95). The paper allows
-#: 4096 new tokens; one tagged question needs about 200, and the contexts here are 2k-4k.
+#: 4096 new tokens (each model's cap: rgd_utils.llm.decoding); one tagged question needs about
+#: 200, and the packaged models' contexts are 2k-4k, hence their default cap.
 GENERATOR_TEMPERATURE = 0.8
 GENERATOR_TOP_P = 0.95
-GENERATOR_MAX_TOKENS = 320
+GENERATOR_MAX_TOKENS = PACKAGED.generation_max_tokens
 
 
 def format_item(item: GeneratedItem) -> str:

@@ -15,6 +15,7 @@ import pandas as pd
 from rgd_utils.config import GeneratorSpec
 from rgd_utils.llm.backend import LLMRequest, PromptTooLongError
 from rgd_utils.llm.cached import Answer, CachedLLM
+from rgd_utils.llm.decoding import decoding_for
 
 from .descriptions import description_for
 from .parse import parse_generation
@@ -91,7 +92,8 @@ def generation_request(spec: GeneratorSpec, call: ScheduledCall) -> LLMRequest:
     """The request of one scheduled call: its subject's description, sampled with the call's
     own seed (its attempt number)."""
     return LLMRequest(generator_messages(description_for(call.benchmark, call.subject)),
-                      params=generator_params(call.attempt, temperature=spec.temperature))
+                      params=generator_params(call.attempt, temperature=spec.temperature,
+                                              max_tokens=decoding_for(spec.model).generation_max_tokens))
 
 
 def record(spec: GeneratorSpec, call: ScheduledCall, outcome: Answer) -> GenerationRecord:

@@ -272,6 +272,7 @@ def validate_generated(
     for (_, benchmark), group in groupby(rows, key=lambda row: (row["source"], row["benchmark"])):
         _screen_group(list(group), tests.get(str(benchmark)), near_duplicate)
     audit = pd.DataFrame.from_records(rows, columns=[*QUESTION_COLUMNS, *DIAGNOSTIC_COLUMNS])
+    audit = audit.astype({"parsed": bool, "kept": bool})  # also when there is no call
     kept = make_question_table(row for row in rows if row["kept"])
     return GenerationValidation(kept=kept, audit=audit)
 
@@ -334,4 +335,5 @@ def subject_balance(kept: pd.DataFrame, subjects: Mapping[str, Sequence[str]]) -
         rows.append({"generator": generator, "benchmark": benchmark, "subjects": len(counts),
                      "min": int(counts.min()), "median": float(counts.median()),
                      "max": int(counts.max()), "empty": int((counts == 0).sum())})
-    return pd.DataFrame(rows).set_index(["generator", "benchmark"])
+    columns = ["generator", "benchmark", "subjects", "min", "median", "max", "empty"]
+    return pd.DataFrame(rows, columns=columns).set_index(["generator", "benchmark"])

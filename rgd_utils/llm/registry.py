@@ -27,6 +27,7 @@ from . import packaged
 from .backend import Backend
 from .cache import LLMCache
 from .cached import CachedLLM
+from .decoding import request_fields
 from .endpoints import Endpoint, endpoints_for
 from .llamacpp import CHUNKS, LLAMA_CPP_VERSION, LlamaCppBackend
 from .vllm_server import VLLM_DTYPE, VLLM_VERSION, packaged_server
@@ -172,12 +173,15 @@ def _specialist_backend(name: str, data_dir: Path, engine: str) -> Callable[[], 
 
 def _endpoint_backend(name: str) -> tuple[dict, Callable[[], Backend]]:
     model = PAPER_MODELS[name]
-    identity = {"endpoint_model": model.model_id, "backend": "openai-compatible"}
+    extra_body = request_fields(name)  # they change outputs: part of the identity
+    identity = {"endpoint_model": model.model_id, "backend": "openai-compatible",
+                **({"extra_body": extra_body} if extra_body else {})}
 
     def make() -> Backend:
         from .openai_http import OpenAIBackend
 
-        return OpenAIBackend(endpoints_for(name), model=model.model_id, identity=identity)
+        return OpenAIBackend(endpoints_for(name), model=model.model_id, identity=identity,
+                             extra_body=extra_body)
 
     return identity, make
 
