@@ -33,14 +33,10 @@ _HF_PROJECTION = {gguf_name: hf_name for hf_name, gguf_name in PROJECTIONS.items
 
 
 def peft_tensor_key(gguf_name: str) -> str:
-    """The peft name of one GGUF LoRA tensor, e.g.
-    ``blk.3.ffn_up.weight.lora_a`` -> ``base_model.model.model.layers.3.mlp.up_proj.lora_A.weight``.
-
-    Raises
-    ------
-    ValueError
-        For a tensor that is not a LoRA factor of a supported projection.
-    """
+    """The peft name of one GGUF LoRA tensor (the inverse of
+    :func:`rgd_utils.specialists.gguf_lora.gguf_tensor_name`), e.g. ``blk.3.ffn_up.weight.lora_a``
+    -> ``base_model.model.model.layers.3.mlp.up_proj.lora_A.weight``; a ValueError for a tensor
+    that is not a LoRA factor of a supported projection."""
     match = _GGUF_NAME.match(gguf_name)
     if not match or match.group(2) not in _HF_PROJECTION:
         raise ValueError(f"cannot convert adapter tensor {gguf_name!r}: only LoRA factors of "
@@ -80,22 +76,8 @@ def read_gguf_lora(adapter: Path) -> tuple[dict[str, np.ndarray], dict]:
 
 
 def write_peft(adapter: Path, out: Path, sha256: str) -> Path:
-    """Write the GGUF LoRA ``adapter`` as a peft folder at ``out`` (once; see the module doc).
-
-    Parameters
-    ----------
-    adapter : pathlib.Path
-        The GGUF LoRA file.
-    out : pathlib.Path
-        The folder to write (replaced if it exists without a matching stamp).
-    sha256 : str
-        The adapter's digest, recorded in the stamp.
-
-    Returns
-    -------
-    pathlib.Path
-        ``out``.
-    """
+    """Write the GGUF LoRA file ``adapter`` as a peft folder at ``out``, stamped with the file's
+    ``sha256``; returns ``out``. A folder stamped with this digest is kept, any other replaced."""
     if is_exported(out, sha256):
         return out
     from safetensors.numpy import save_file
