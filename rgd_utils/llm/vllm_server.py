@@ -153,7 +153,7 @@ class VLLMServer:
         command = [str(self.python), "-m", "vllm.entrypoints.openai.api_server",
                    "--model", str(self.model_dir), "--served-model-name", *self.names,
                    "--host", "127.0.0.1", "--port", str(self.port), "--dtype", VLLM_DTYPE,
-                   "--max-model-len", str(MAX_MODEL_LEN), "--disable-log-requests"]
+                   "--max-model-len", str(MAX_MODEL_LEN), "--no-enable-log-requests"]
         if self.lora_modules:
             command += ["--enable-lora", "--max-lora-rank", "16", "--max-loras", str(len(self.lora_modules)),
                         "--lora-modules", *(f"{n}={p}" for n, p in self.lora_modules.items())]
