@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from rgd_utils.llm import packaged
-from rgd_utils.llm.hf_export import STAMP, is_exported
+from rgd_utils.llm.hf_export import is_exported, write_stamp
 
 from .gguf_lora import PROJECTIONS
 from .store import read_record, verified_adapter
@@ -87,7 +87,7 @@ def write_peft(adapter: Path, out: Path, sha256: str) -> Path:
     partial = Path(tempfile.mkdtemp(prefix=f"{out.name}.partial-", dir=out.parent))
     save_file(tensors, str(partial / "adapter_model.safetensors"))
     (partial / "adapter_config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
-    (partial / STAMP).write_text(json.dumps({"gguf_sha256": sha256, "dtype": "float32"}))
+    write_stamp(partial, sha256, "float32")
     shutil.rmtree(out, ignore_errors=True)
     try:
         partial.rename(out)
