@@ -21,6 +21,8 @@ from pathlib import Path
 
 #: Written last into a finished folder: the GGUF's sha256 and the export's settings.
 STAMP = "rgd-export.json"
+#: Raised whenever an export writes something else, so that folders of an older one are redone.
+EXPORT_FORMAT = 2
 
 
 def export_gguf(gguf: Path, out: Path, sha256: str) -> Path:
@@ -48,6 +50,9 @@ def export_gguf(gguf: Path, out: Path, sha256: str) -> Path:
     partial = out.with_name(f"{out.name}.partial-{os.getpid()}")  # two exports never share one
     shutil.rmtree(partial, ignore_errors=True)
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    # transformers' GGUF reader drops the file's add-BOS flag, and Gemma without its <bos> answers
+    # near chance: the tokenizer adds BOS exactly when llama.cpp does.
+    tokenizer.add_bos_token = _gguf_flag(gguf, "tokenizer.ggml.add_bos_token")
     model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name,
                                                  torch_dtype=torch.bfloat16)
     # The weights are plain bf16 now: drop the GGUF quantiser, or save_pretrained refuses.
@@ -57,7 +62,7 @@ def export_gguf(gguf: Path, out: Path, sha256: str) -> Path:
         del model.config.quantization_config
     model.save_pretrained(partial)
     tokenizer.save_pretrained(partial)
-    (partial / STAMP).write_text(json.dumps({"gguf_sha256": sha256, "dtype": "bfloat16"}))
+    write_stamp(partial, sha256, "bfloat16")
     if is_exported(out, sha256):  # another process finished first
         shutil.rmtree(partial)
         return out
@@ -66,10 +71,24 @@ def export_gguf(gguf: Path, out: Path, sha256: str) -> Path:
     return out
 
 
+def _gguf_flag(gguf: Path, key: str) -> bool:
+    """A boolean of a GGUF file's metadata (False when absent)."""
+    from gguf import GGUFReader
+
+    field = GGUFReader(gguf).fields.get(key)
+    return bool(field.parts[field.data[0]][0]) if field is not None else False
+
+
+def write_stamp(folder: Path, sha256: str, dtype: str) -> None:
+    """Mark ``folder`` a finished export (of the current format) of the GGUF with this digest."""
+    (folder / STAMP).write_text(json.dumps({"gguf_sha256": sha256, "dtype": dtype, "format": EXPORT_FORMAT}))
+
+
 def is_exported(out: Path, sha256: str) -> bool:
-    """Whether ``out`` is a finished export of the GGUF with this digest."""
+    """Whether ``out`` is a finished export, of the current format, of the GGUF with this digest."""
     try:
-        return json.loads((out / STAMP).read_text())["gguf_sha256"] == sha256
+        stamp = json.loads((out / STAMP).read_text())
+        return stamp["gguf_sha256"] == sha256 and stamp.get("format") == EXPORT_FORMAT
     except (OSError, ValueError, KeyError):
         return False
 

@@ -5,7 +5,8 @@ a pool of them has no skill niches to route to. A specialist is a packaged base 
 LoRA adapter trained on one domain's questions, none of them a study question
 (:mod:`.data`). Adapters are committed in ``data/specialists/<name>/`` as GGUF LoRA files
 (:mod:`.gguf_lora`) with their recipe, training ids and sha256 (:mod:`.store`), and served by
-llama.cpp beside their base model through the registry and the cache like any other model.
+llama.cpp beside their base model through the registry and the cache like any other model; vLLM
+serves them from peft folders exported back from those files (:mod:`.peft_export`).
 ``make specialists`` retrains them (:mod:`.build`; needs the specialists extra).
 """
 
