@@ -137,8 +137,8 @@ def test_two_writers_on_one_shard_lose_nothing(tmp_path) -> None:
     for writer in writers:
         assert writer.wait(timeout=120) == 0
     stats = LLMCache(tmp_path / "cache").stats()
-    assert stats == [{"model": "m", "op": "generate", "entries": 300, "corrupt": 0,
-                      "duplicates": 0, "bytes": stats[0]["bytes"]}]
+    assert stats == [{"model": "m", "op": "generate", "engine": "not recorded", "entries": 300,
+                      "corrupt": 0, "duplicates": 0, "conflicts": 0, "bytes": stats[0]["bytes"]}]
 
 
 def test_kill_minus_9_loses_at_most_the_call_in_flight(tmp_path) -> None:
