@@ -120,15 +120,15 @@ def test_a_deleted_output_or_edited_code_makes_its_notebook_stale(tmp_path) -> N
     assert _why(root, [second])[second.key] == [f"never ran into {second.out}/"]
 
 
-def test_the_trace_keeps_existing_files_outside_the_run_folder_and_the_code(tmp_path) -> None:
-    for path in ("data/a.parquet", "data/b.csv", "runs/cpu/x.txt", "rgd_utils/m.py", "figures/f.png"):
+def test_the_trace_keeps_existing_files_outside_the_code(tmp_path) -> None:
+    for path in ("data/a.parquet", "data/b.csv", "runs/smoke/data/x.txt", "rgd_utils/m.py", "figures/f.png"):
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / path).write_text("x")
     log = tmp_path / "trace.log"
-    log.write_text("r data/a.parquet\nr data/b.csv\nw data/b.csv\nr rgd_utils/m.py\nw runs/cpu/x.txt\n"
-                   "w figures/f.png\nw data/gone.tmp\n")
-    assert read_trace(log, tmp_path, tmp_path / "runs" / "cpu") == (["data/a.parquet"],
-                                                                    ["data/b.csv", "figures/f.png"])
+    log.write_text("r data/a.parquet\nr data/b.csv\nw data/b.csv\nr rgd_utils/m.py\n"
+                   "w runs/smoke/data/x.txt\nw figures/f.png\nw data/gone.tmp\n")
+    assert read_trace(log, tmp_path) == (["data/a.parquet"],
+                                         ["data/b.csv", "figures/f.png", "runs/smoke/data/x.txt"])
 
 
 TRACED = """
@@ -150,7 +150,7 @@ def test_the_trace_sees_opens_and_parquet_reads_and_writes(tmp_path) -> None:
     pd.DataFrame({"a": [1]}).to_parquet(tmp_path / "in.parquet")
     script = TRACED.format(root=str(ROOT), log=str(tmp_path / "trace.log"), folder=str(tmp_path))
     subprocess.run([sys.executable, "-c", script], cwd=tmp_path, check=True)
-    assert read_trace(tmp_path / "trace.log", tmp_path, tmp_path / "runs") == (
+    assert read_trace(tmp_path / "trace.log", tmp_path) == (
         ["in.parquet", "in.txt"], ["out.parquet", "out.txt"])
 
 

@@ -50,19 +50,16 @@ class Digests:
                 "environment": self.file("pyproject.toml")}
 
 
-def read_trace(log: Path, root: Path, exclude: Path) -> tuple[list[str], list[str]]:
-    """The files read and written, from a trace log: existing files only, outside ``exclude``
-    (the run folder), the package and the notebooks (the code, digested apart); a file both read
-    and written counts as written."""
+def read_trace(log: Path, root: Path) -> tuple[list[str], list[str]]:
+    """The files read and written, from a trace log: existing files only, outside the package
+    and the notebooks (the code, digested apart); a file both read and written counts as written."""
     read, written = set(), set()
     for line in log.read_text(encoding="utf-8").splitlines() if log.exists() else ():
         kind, _, path = line.partition(" ")
         (written if kind == "w" else read).add(path)
-    skip = str(exclude.resolve().relative_to(root.resolve())) if exclude.resolve().is_relative_to(root.resolve()) else None
 
     def keep(paths: set[str]) -> list[str]:
-        return sorted(p for p in paths if (root / p).is_file() and not p.startswith(_CODE_FOLDERS)
-                      and not (skip and p.startswith(skip + "/")))
+        return sorted(p for p in paths if (root / p).is_file() and not p.startswith(_CODE_FOLDERS))
     return keep(read - written), keep(written)
 
 
