@@ -6,11 +6,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from rgd_utils.config import get_preset
+from rgd_utils.stages import run
 from rgd_utils.stages.plan import Job, Notebook, Settings, discover, needed, parse_overrides, plan
 from rgd_utils.stages.run import Busy, take_lock
 from rgd_utils.stages.stamps import Digests, read_trace, stale, write_stamp
@@ -168,3 +171,26 @@ def test_a_second_run_in_one_checkout_stops_at_once_naming_the_first(tmp_path) -
         held = take_lock(tmp_path / "runs" / ".lock")
         take_lock(tmp_path / "runs" / ".lock")
     held.close()
+
+
+def test_runs_start_in_order_analyses_side_by_side_and_a_failure_stops_the_rest(monkeypatch) -> None:
+    events, lock = [], threading.Lock()
+
+    def fake(job: Job, root: Path, one_thread: bool) -> bool:
+        with lock:
+            events.append(("start", job.key, one_thread))
+        time.sleep(0.05)
+        with lock:
+            events.append(("end", job.key, one_thread))
+        return job.key != "cpu:05_router_baselines"
+
+    monkeypatch.setattr(run, "run_one", fake)
+    assert run.run_jobs(_jobs(with_sim=True), ROOT, parallel=2) is False
+    order = [(kind, key) for kind, key, _ in events]
+    last_sim_end = max(i for i, (kind, key) in enumerate(order) if key.startswith("sim:"))
+    first_cpu_start = min(i for i, (kind, key) in enumerate(order) if key.startswith("cpu:"))
+    assert last_sim_end < first_cpu_start  # the simulated world first, as a whole
+    starts = [key for kind, key in order if kind == "start"]
+    assert order.index(("start", "sim:04_performance_spread")) < order.index(("end", "sim:03_self_consistency"))
+    assert "cpu:07_results" not in starts  # 05 failed: what waits for it never starts
+    assert {one for _, _, one in events} == {True}

@@ -17,7 +17,7 @@ from pathlib import Path
 from rgd_utils.config import find_root
 from rgd_utils.llm.cache import DEFAULT_ROOT, LLMCache
 
-from .plan import Settings, discover, needed, plan
+from .plan import Job, Settings, discover, needed, plan
 from .run import Busy, run_jobs, take_lock
 from .stamps import Digests, stale
 
@@ -41,7 +41,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _jobs(args: argparse.Namespace, root: Path) -> list:
+def _jobs(args: argparse.Namespace) -> list[Job]:
+    """The jobs that ``make`` asked for: the simulated world's run first when asked, then the
+    preset's; only the named stages (and what they wait for) when stages are named."""
     notebooks = discover(Path("notebooks"))
     common = dict(data_dir=args.data_dir, figures_dir=args.figures_dir, results_dir=args.results_dir,
                   overrides=args.nb_params, pending=tuple(args.pending.split()))
@@ -72,9 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     root = find_root()
     os.chdir(root)
     try:
-        jobs = _jobs(args, root)
-        found = stale(jobs, Digests(root))
+        jobs = _jobs(args)
         if args.command == "stale":
+            found = stale(jobs, Digests(root))
             for job in jobs:
                 if job.key in found:
                     why = found[job.key]
@@ -83,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         lock = take_lock(root / "runs" / ".lock")
         check_cache(root / DEFAULT_ROOT)
+        found = stale(jobs, Digests(root))
     except (ValueError, Busy, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
