@@ -96,6 +96,13 @@ class Preset:
     engine : str
         What runs the packaged models and the specialists: ``"llama.cpp"`` or ``"vllm"`` (their
         cache entries name it, so one preset's calls are all of one engine).
+    complete_generators : tuple of str or None
+        The generators whose data are complete, which ``make all`` uses unless told otherwise
+        (``None``: all of them). The committed generation runs take several sessions of CPU
+        time (README, "Progress of the LLM runs").
+    skipped_notebooks : tuple of str
+        Notebooks (file stems) that the preset does not run: the simulated world draws its
+        data in notebooks 03 on, so it skips the data and LLM stages.
     """
 
     name: str
@@ -111,6 +118,8 @@ class Preset:
     min_generated: int = 0
     embedder: str = "all-minilm-l6-v2"
     engine: str = "llama.cpp"
+    complete_generators: tuple[str, ...] | None = None
+    skipped_notebooks: tuple[str, ...] = ()
 
     def generator(self, name: str) -> GeneratorSpec:
         """Return one of the preset's generators by name, with a clear error otherwise."""
@@ -203,6 +212,7 @@ PRESETS: dict[str, Preset] = {
         ),
         generators=CPU_GENERATORS,
         min_generated=150,
+        complete_generators=tuple(g.name for g in CPU_GENERATORS),
     ),
     # The default study with a pool that has skill niches: four specialists fine-tuned from
     # Gemma-3-270M on disjoint domains (rgd_utils.specialists), their base model, and
@@ -224,6 +234,7 @@ PRESETS: dict[str, Preset] = {
         ),
         generators=CPU_GENERATORS,
         min_generated=150,
+        complete_generators=tuple(g.name for g in CPU_GENERATORS[:2]),
     ),
     "paper": _paper_preset("paper", "large"),
     "paper-small": _paper_preset("paper-small", "small"),
@@ -243,6 +254,7 @@ PRESETS: dict[str, Preset] = {
             GeneratorSpec("sim-weak", "sim-weak", "weak", 0.8, 5000),
         ),
         min_generated=150,
+        skipped_notebooks=("00_data", "01_generation", "02_pool_responses"),
     ),
 }
 

@@ -29,6 +29,7 @@ import os
 import re
 import shutil
 import sys
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,8 @@ import nbformat
 import pandas as pd
 from jinja2 import DictLoader
 from nbconvert import HTMLExporter
+
+from .atomic import atomic_path
 
 #: Table files listed in the report, in the order their links are shown.
 TABLE_SUFFIXES = (".csv", ".md", ".tex")
@@ -178,9 +181,8 @@ def build_report(executed: Sequence[Path], figures_dir: Path, tables_dir: Path, 
     exports = _plan_exports(executed_notebooks(executed))
 
     # Export into a scratch folder and swap it in whole: no mix of old and new pages.
-    scratch = out_dir / ".notebooks.partial"
-    shutil.rmtree(scratch, ignore_errors=True)
-    scratch.mkdir()
+    scratch = Path(tempfile.mkdtemp(dir=out_dir, prefix=".notebooks.", suffix=".partial"))
+    scratch.chmod(0o755)
     try:
         for export in exports:
             export_notebook(export.notebook, scratch / export.href.removeprefix("notebooks/"))
@@ -334,10 +336,8 @@ def _e(text: str) -> str:
 
 def _write_atomically(path: Path, text: str) -> None:
     """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``."""
-    scratch = path.with_name(f".{path.name}.partial")
-    with scratch.open("w", encoding="utf-8", newline="\n") as handle:
+    with atomic_path(path) as scratch, scratch.open("w", encoding="utf-8", newline="\n") as handle:
         handle.write(text)
-    os.replace(scratch, path)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,9 +8,11 @@ bytes and a stage can rewrite its own part of a dataset without touching the res
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import pandas as pd
+
+from .atomic import atomic_path
 
 
 def safe_name(name: str) -> str:
@@ -35,21 +37,22 @@ def write_parts(table: pd.DataFrame, folder: Path, columns: Sequence[str], sort_
     Returns
     -------
     list of pathlib.Path
-        The files written (each through a temporary name, then renamed).
+        The files written (each through a temporary name of its own, then renamed: two
+        processes writing one file never collide, and a reader sees the old or the new file).
     """
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for (source, benchmark), part in table.groupby(["source", "benchmark"], sort=True):
         path = folder / f"{safe_name(str(source))}__{safe_name(str(benchmark))}.parquet"
-        tmp = path.with_suffix(".parquet.tmp")
         part = part.sort_values(list(sort_by)).loc[:, list(columns)].reset_index(drop=True)
-        part.to_parquet(tmp, index=False, engine="pyarrow", compression="zstd")
-        tmp.replace(path)
+        with atomic_path(path) as tmp:
+            part.to_parquet(tmp, index=False, engine="pyarrow", compression="zstd")
         written.append(path)
     return written
 
 
-def read_parts(folder: Path, what: str, make: str) -> pd.DataFrame:
+def read_parts(folder: Path, what: str, make: str,
+               check: Callable[[pd.DataFrame, Path], None] | None = None) -> pd.DataFrame:
     """Read every file of a dataset written by :func:`write_parts`.
 
     Parameters
@@ -58,6 +61,8 @@ def read_parts(folder: Path, what: str, make: str) -> pd.DataFrame:
         The dataset folder.
     what, make : str
         What the dataset holds and the ``make`` target that writes it (for the error message).
+    check : callable, optional
+        Called with each file's table and path; raises on a row that cannot be used.
 
     Raises
     ------
@@ -67,4 +72,8 @@ def read_parts(folder: Path, what: str, make: str) -> pd.DataFrame:
     files = sorted(Path(folder).glob("*.parquet"))
     if not files:
         raise FileNotFoundError(f"no {what} files in {folder}; run `make {make}` first")
-    return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+    tables = [pd.read_parquet(f) for f in files]
+    for table, path in zip(tables, files):
+        if check is not None:
+            check(table, path)
+    return pd.concat(tables, ignore_index=True)

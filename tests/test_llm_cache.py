@@ -137,8 +137,8 @@ def test_two_writers_on_one_shard_lose_nothing(tmp_path) -> None:
     for writer in writers:
         assert writer.wait(timeout=120) == 0
     stats = LLMCache(tmp_path / "cache").stats()
-    assert stats == [{"model": "m", "op": "generate", "engine": "unrecorded", "entries": 300,
-                      "corrupt": 0, "duplicates": 0, "bytes": stats[0]["bytes"]}]
+    assert stats == [{"model": "m", "op": "generate", "engine": "not recorded", "entries": 300,
+                      "corrupt": 0, "duplicates": 0, "conflicts": 0, "bytes": stats[0]["bytes"]}]
 
 
 def test_kill_minus_9_loses_at_most_the_call_in_flight(tmp_path) -> None:
@@ -154,20 +154,3 @@ def test_kill_minus_9_loses_at_most_the_call_in_flight(tmp_path) -> None:
     # Resuming appends after the torn line, never onto it.
     cache.put("m", "generate", cache_key({"tag": "resumed"}), {"text": "ok"})
     assert LLMCache(tmp_path / "cache").stats()[0]["entries"] == stats["entries"] + 1
-
-
-def test_stats_count_entries_by_the_engine_recorded_with_them_and_repair_keeps_it(tmp_path) -> None:
-    cache = LLMCache(tmp_path, mode="readwrite")
-    cache.put("m", "score", "k1", [1.0])
-    cache.put("m", "score", "k2", [2.0], engine="vllm")
-    cache.put("m", "score", "k3", [3.0], engine="vllm")
-    with open(tmp_path / "m" / "score.jsonl", "ab") as shard:
-        shard.write(b"{torn\n")
-    rows = LLMCache(tmp_path).stats()
-    assert [(r["engine"], r["entries"], r["corrupt"]) for r in rows] == [("unrecorded", 1, 1), ("vllm", 2, 0)]
-    LLMCache(tmp_path).repair()
-    assert [(r["engine"], r["entries"], r["corrupt"]) for r in LLMCache(tmp_path).stats()] == [
-        ("unrecorded", 1, 0), ("vllm", 2, 0)]
-    out = subprocess.run([sys.executable, "-m", "rgd_utils.llm.cache", "stats", "--root", str(tmp_path)],
-                         capture_output=True, text=True).stdout
-    assert "by vllm" in out and "by unrecorded" in out

@@ -4,7 +4,6 @@ stage targets chained in order, and a failing cell that stops make and is named.
 from __future__ import annotations
 
 import hashlib
-import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -26,7 +25,7 @@ def _make(folder: Path, *args: str) -> subprocess.CompletedProcess:
     )
 
 
-def _copy_project(tmp_path: Path, notebooks: dict[str, list[str]]) -> Path:
+def _copy_project(tmp_path: Path, notebooks: dict[str, list[str]], parameters: str = "") -> Path:
     """A copy of the project's build files with its own notebooks, sharing .venv and the package."""
     project = tmp_path / "project"
     (project / "notebooks").mkdir(parents=True)
@@ -36,7 +35,8 @@ def _copy_project(tmp_path: Path, notebooks: dict[str, list[str]]) -> Path:
     (project / "rgd_utils").symlink_to(ROOT / "rgd_utils")
     for name, sources in notebooks.items():
         notebook = nbformat.v4.new_notebook()
-        params = nbformat.v4.new_code_cell('preset = "cpu"\ndata_dir = "data"\nfigures_dir = "figures"')
+        params = nbformat.v4.new_code_cell('preset = "cpu"\ndata_dir = "data"\nfigures_dir = "figures"\n'
+                                           + parameters)
         params.metadata["tags"] = ["parameters"]
         notebook.cells = [params] + [nbformat.v4.new_code_cell(s) for s in sources]
         notebook.metadata["kernelspec"] = {"name": "rgd", "display_name": "Python (rgd)", "language": "python"}
@@ -44,73 +44,30 @@ def _copy_project(tmp_path: Path, notebooks: dict[str, list[str]]) -> Path:
     return project
 
 
-def test_dry_run_runs_each_notebook_through_papermill_with_kernel_and_cwd() -> None:
-    result = _make(ROOT, "-n", "-B", "all", "OUT=/tmp/rgd-dry-run", "PENDING=")
-    assert result.returncode == 0, result.stderr
-    notebooks = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-    for name in notebooks:
-        line = next(l for l in result.stdout.splitlines() if "papermill notebooks/" + name in l)
-        assert f"-k rgd --cwd {ROOT}" in line
-    assert "-p preset cpu -p data_dir data -p figures_dir figures" in result.stdout
-    assert "RGD_LLM_CACHE=replay " in result.stdout  # a fresh clone replays, never computes
-
-
-def test_pending_notebooks_are_left_out_of_all_and_named_in_help() -> None:
-    pending = "PENDING=notebooks/01_generation.ipynb"
-    result = _make(ROOT, "-n", "-B", "all", "OUT=/tmp/rgd-dry-run", pending)
-    assert "papermill notebooks/00_data.ipynb" in result.stdout
-    assert "papermill notebooks/01_generation.ipynb" not in result.stdout
-    assert "(run them with PENDING=): 01_generation.ipynb" in _make(ROOT, "help", pending).stdout
-    assert "run them with PENDING=" not in _make(ROOT, "help", "PENDING=").stdout
-
-
-def test_generators_reach_the_notebooks_that_have_the_parameter(tmp_path) -> None:
-    project = _copy_project(tmp_path, {"00_data.ipynb": ["x = 1"], "05_router_baselines.ipynb": ["x = 1"]})
-    (project / "notebooks" / "05_router_baselines.ipynb").write_text(
-        (project / "notebooks" / "05_router_baselines.ipynb").read_text().replace(
-            'figures_dir = \\"figures\\"', 'figures_dir = \\"figures\\"\\ngenerators = None'))
-
-    def option(*args: str) -> list[str]:
-        dry = _make(project, "-n", "-B", "all", "WITH_SIM=", "PENDING=", *args).stdout
-        return [line.strip() for line in dry.splitlines() if "-y " in line]
-
-    # the packaged presets: the generators whose data are complete; the others: all of theirs
-    done = re.findall(r"^GENERATORS_DONE_(\S+) +:= (.+)$", (ROOT / "Makefile").read_text(), re.M)
-    assert [preset for preset, _ in done] == ["cpu", "cpu-specialists"]
-    for preset, generators in done:
-        names = ", ".join(f'"{g}"' for g in generators.split())
-        assert option(f"PRESET={preset}") == [f"-y 'generators: [{names}]'  \\"]
-    assert option() == option("PRESET=cpu")
-    assert option("PRESET=paper") == []
-    assert option("GENERATORS=none") == ["-y 'generators: []'  \\"]  # the real train data only
-    assert option("GENERATORS=strong weak") == ["-y 'generators: [\"strong\", \"weak\"]'  \\"]
-    assert option("GENERATORS=") == []  # every generator of the preset
-    assert option("PRESET=sim") == []
-
-
-def test_the_simulated_preset_skips_the_data_and_llm_stages(tmp_path) -> None:
-    project = _copy_project(tmp_path, {name: ["x = 1"] for name in (
-        "00_data.ipynb", "01_generation.ipynb", "02_pool_responses.ipynb", "03_self_consistency.ipynb")})
-    sim = _make(project, "-n", "-B", "all", "PRESET=sim").stdout
-    assert "papermill notebooks/03_self_consistency.ipynb" in sim and "-p preset sim" in sim
-    assert "notebooks/00_data.ipynb" not in sim and "notebooks/02_pool_responses.ipynb" not in sim
-    cpu = _make(project, "-n", "-B", "all", "WITH_SIM=").stdout
-    assert "papermill notebooks/00_data.ipynb runs/cpu/" in cpu and "03_self_consistency.ipynb runs/cpu/" in cpu
-    assert "03_self_consistency" not in _make(project, "-n", "-B", "all", "WITH_SIM=",
-                                              "PENDING=notebooks/03_self_consistency.ipynb").stdout
-    # by default the real study's `make all` runs the simulated world first, into runs/sim/
-    both = _make(project, "-n", "-B", "all").stdout
-    assert both.index("papermill notebooks/03_self_consistency.ipynb runs/sim/") < both.index(
-        "papermill notebooks/00_data.ipynb runs/cpu/")
-    smoke = _make(project, "-n", "-B", "all", "OUT=runs/smoke").stdout
-    assert "notebooks/03_self_consistency.ipynb runs/smoke/sim/" in smoke
-    assert "03_self_consistency" not in _make(project, "-n", "-B", "data").stdout
-
-
-def test_help_lists_the_targets_and_one_per_notebook() -> None:
+def test_the_makefile_is_thin_and_help_lists_every_target() -> None:
+    assert len((ROOT / "Makefile").read_text()) < 6000
     result = _make(ROOT, "help")
-    for target in ("make all", "make test", "make smoke", "make lab", "make report", "make clean", "make data"):
+    for target in ("make all", "make stale", "make test", "make test-slow", "make smoke", "make lab",
+                   "make report", "make clean", "make llm", "make specialists-env", "make data;",
+                   "make results;"):
         assert target in result.stdout
+    pending = _make(ROOT, "help", "PENDING=notebooks/01_generation.ipynb").stdout
+    assert "(run them with PENDING=): 01_generation.ipynb" in pending
+
+
+def test_make_passes_its_variables_to_the_stage_runner() -> None:
+    dry = " ".join(_make(ROOT, "-n", "all", "PRESET=sim", "NB_PARAMS=-p seed 1", "NB_JOBS=1").stdout.split())
+    assert ("RGD_LLM_CACHE=replay .venv/bin/python -m rgd_utils.stages --preset sim --out runs/sim "
+            "--data-dir data --figures-dir figures --results-dir results --nb-params '-p seed 1' "
+            "--pending '' --jobs 1 run") in dry  # a fresh clone replays, never computes
+    assert "--generators" not in dry  # unset: the preset's complete generators
+    assert "--generators 'none'" in _make(ROOT, "-n", "all", "GENERATORS=none").stdout
+    assert "--generators ''" in _make(ROOT, "-n", "all", "GENERATORS=").stdout
+    assert "--with-sim runs/sim" in _make(ROOT, "-n", "all").stdout  # the default study: sim first
+    assert "--with-sim runs/smoke/sim" in _make(ROOT, "-n", "all", "OUT=runs/smoke").stdout
+    assert "--with-sim" not in _make(ROOT, "-n", "all", "WITH_SIM=").stdout
+    assert "rgd_utils.stages" in _make(ROOT, "-n", "stale").stdout
+    assert " run data" in _make(ROOT, "-n", "data").stdout
 
 
 def test_report_builds_from_the_run_folders_that_exist(tmp_path) -> None:
@@ -131,7 +88,7 @@ def test_environment_stamp_is_keyed_on_pyproject(tmp_path) -> None:
     shutil.copy(ROOT / "Makefile", project / "Makefile")
     shutil.copy(ROOT / "pyproject.toml", project / "pyproject.toml")
     dry_run = _make(project, "-n", "venv").stdout
-    assert '-m pip install --quiet -e ".[dev]"' in dry_run and "--no-deps" in dry_run
+    assert '-m pip install --quiet -e ".[dev]"' in dry_run and "-m rgd_utils.install base" in dry_run
     assert _make(project, "-q", "venv").returncode == 1  # no environment yet
     digest = hashlib.sha256((project / "pyproject.toml").read_bytes()).hexdigest()[:16]
     (project / ".venv").mkdir()
@@ -143,52 +100,66 @@ def test_environment_stamp_is_keyed_on_pyproject(tmp_path) -> None:
 
 
 @needs_venv
-def test_stages_run_in_order_and_a_failing_cell_stops_make_and_is_named(tmp_path) -> None:
+def test_stages_rerun_exactly_what_changed(tmp_path) -> None:
     project = _copy_project(tmp_path, {
-        "00_first.ipynb": ["open('first.txt', 'w').write(data_dir)"],
-        "01_second.ipynb": ["x = 1", "raise ValueError('boom: planted failure')"],
-        "02_third.ipynb": ["open('third.txt', 'w').write('ran')"],
-    })
+        "00_first.ipynb": ["open(f'{data_dir}/first.txt', 'w').write(f'seed {seed}')"],
+        "01_second.ipynb": ["open('data/second.txt', 'w').write(open('data/first.txt').read())"],
+        "03_third.ipynb": ["open('data/third.txt', 'w').write(open('data/input.txt').read())"],
+    }, parameters="seed = 0")
+    (project / "data").mkdir()
+    (project / "data" / "input.txt").write_text("committed input")
     assert _make(project, "-q", "venv").returncode == 0, "the copy must reuse .venv, not reinstall it"
-    result = _make(project, "all", "PENDING=", "WITH_SIM=")
-    assert result.returncode != 0
-    assert (project / "first.txt").read_text() == "data"  # --cwd is the project root
-    assert not (project / "third.txt").exists()  # make stopped at the failure
-    assert (
-        "notebooks/01_second.ipynb: code cell 3 of 3 (`raise ValueError('boom: planted failure')`) "
-        "failed: ValueError: boom: planted failure" in result.stderr
-    )
-    assert (project / "runs" / "cpu" / "00_first.ipynb").exists()
-    assert not (project / "runs" / "cpu" / "01_second.ipynb").exists()
+    stale = _make(project, "stale", "WITH_SIM=").stdout.splitlines()
+    assert [line.split(" ")[0] for line in stale] == [
+        "notebooks/00_first.ipynb", "notebooks/01_second.ipynb", "notebooks/03_third.ipynb"]
+    first = _make(project, "all", "WITH_SIM=")
+    assert first.returncode == 0, first.stderr
+    assert (project / "data" / "second.txt").read_text() == "seed 0"
+    assert "all 3 notebooks are current" in _make(project, "all", "WITH_SIM=").stdout  # nothing ran
+    assert _make(project, "stale", "WITH_SIM=").stdout == ""
 
-    # Only the stage asked for, and what it depends on, runs.
-    (project / "notebooks" / "01_second.ipynb").unlink()
-    again = _make(project, "first", "PENDING=")
-    assert again.returncode == 0 and "=== notebooks/00_first.ipynb" not in again.stdout
+    # a parameter: the notebooks that take it and those after them
+    seed = _make(project, "stale", "WITH_SIM=", "NB_PARAMS=-p seed 1").stdout.splitlines()
+    assert seed[0] == "notebooks/00_first.ipynb (preset cpu, runs/cpu/): parameter seed: 0 -> 1"
+    assert seed[1] == "notebooks/01_second.ipynb (preset cpu, runs/cpu/): parameter seed: 0 -> 1"
+    assert seed[2].startswith("notebooks/03_third.ipynb")
+    # an input that one notebook read: that notebook only
+    (project / "data" / "input.txt").write_text("a new input")
+    assert _make(project, "stale", "WITH_SIM=").stdout == (
+        "notebooks/03_third.ipynb (preset cpu, runs/cpu/): input data/input.txt changed\n")
+    rerun = _make(project, "all", "WITH_SIM=")
+    assert "=== notebooks/03_third.ipynb" in rerun.stdout and "00_first" not in rerun.stdout
+    assert (project / "data" / "third.txt").read_text() == "a new input"
+    # a deleted output is rebuilt by its stage target
+    (project / "data" / "first.txt").unlink()
+    assert "output data/first.txt is missing" in _make(project, "stale", "WITH_SIM=").stdout
+    again = _make(project, "first", "WITH_SIM=")
+    assert again.returncode == 0 and "=== notebooks/01_second" not in again.stdout
+    assert (project / "data" / "first.txt").read_text() == "seed 0"
 
 
-def test_the_analyses_run_two_at_a_time_on_one_thread_after_the_data_and_07_waits(tmp_path) -> None:
-    project = _copy_project(tmp_path, {name: ["x = 1"] for name in (
-        "00_data.ipynb", "01_generation.ipynb", "02_pool_responses.ipynb",
-        "03_self_consistency.ipynb", "04_performance_spread.ipynb", "07_results.ipynb")})
-    for preset, notebooks in (("sim", ("03_", "04_", "07_")),
-                              ("cpu", ("00_", "01_", "02_", "03_", "04_", "07_"))):
-        dry = _make(project, "-n", "-B", "all", f"PRESET={preset}", "WITH_SIM=").stdout
-        assert "-j2 notebooks" in dry
-        assert len([line for line in dry.splitlines() if line.startswith(
-            "OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 RGD_LLM_CACHE=replay "
-            ".venv/bin/papermill")]) == len(notebooks)
-        starts = [dry.index(f"papermill notebooks/{nb}") for nb in notebooks]
-        assert starts == sorted(starts)  # 00 -> 01 -> 02 -> (03, 04) -> 07
-        assert "OMP_NUM_THREADS" not in _make(project, "-n", "-B", "all", f"PRESET={preset}",
-                                              "WITH_SIM=", "NB_JOBS=1").stdout
-    # a stage target runs that notebook after the data stages only (not the other analyses)
-    alone = _make(project, "-n", "-B", "performance_spread", "PRESET=sim").stdout
-    assert "notebooks/04_" in alone and "notebooks/03_" not in alone
-    chained = _make(project, "-n", "-B", "performance_spread", "PENDING=", "WITH_SIM=").stdout
-    assert "notebooks/02_" in chained and "notebooks/03_" not in chained
-    assert "OMP_NUM_THREADS" not in chained
-    # the default study's 07 reports the simulated world too: it waits for the whole sim study
-    both = _make(project, "-n", "-B", "results").stdout
-    assert both.index("papermill notebooks/04_performance_spread.ipynb runs/sim/") < both.index(
-        "papermill notebooks/07_results.ipynb runs/cpu/")
+@needs_venv
+def test_a_failing_cell_stops_the_run_and_is_named(tmp_path) -> None:
+    project = _copy_project(tmp_path, {
+        "00_first.ipynb": ["x = 1", "raise ValueError('boom: planted failure')"],
+        "01_second.ipynb": ["open('second.txt', 'w').write('ran')"]})
+    result = _make(project, "all", "WITH_SIM=")
+    assert result.returncode != 0 and not (project / "second.txt").exists()
+    assert ("notebooks/00_first.ipynb: code cell 3 of 3 (`raise ValueError('boom: planted failure')`) "
+            "failed: ValueError: boom: planted failure" in result.stderr)
+    assert not (project / "runs" / "cpu" / "00_first.ipynb").exists()
+
+
+@needs_venv
+def test_the_analyses_run_two_at_a_time_on_one_thread_and_07_waits(tmp_path) -> None:
+    record = ("import os, time; time.sleep(1); open(f'{results_dir}/NAME.txt', 'w')"
+              ".write(f'{time.time()} ' + os.environ.get('OMP_NUM_THREADS', '-'))")
+    project = _copy_project(tmp_path, {name: [record.replace("NAME", name[:2])] for name in (
+        "03_self_consistency.ipynb", "04_performance_spread.ipynb", "07_results.ipynb")},
+        parameters='results_dir = "results"')
+    (project / "out").mkdir()
+    result = _make(project, "all", "PRESET=sim", "RESULTS_DIR=out")
+    assert result.returncode == 0, result.stderr
+    times = {n: (project / "out" / f"{n}.txt").read_text().split() for n in ("03", "04", "07")}
+    assert {t[1] for t in times.values()} == {"1"}  # one BLAS thread each
+    assert float(times["07"][0]) > max(float(times["03"][0]), float(times["04"][0])) + 0.5

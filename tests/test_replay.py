@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -88,11 +87,10 @@ def test_replay_hits_every_call_and_needs_no_llm_dependency() -> None:
 @pytest.mark.parametrize("preset", ["cpu", "cpu-specialists"])
 def test_the_real_study_that_make_all_runs_replays_whole(preset: str) -> None:
     # `make all` runs the packaged presets with the generators whose data are complete (the
-    # Makefile's GENERATORS_DONE_<preset>): every call of those generators and every
-    # answer of every expert to its kept items and to the 300 real train and 300 real test
-    # questions per benchmark are committed.
-    generators = re.search(rf"^GENERATORS_DONE_{preset} +:= (.+)$",
-                           (ROOT / "Makefile").read_text(), re.M)[1].split()
+    # preset's complete_generators): every call of those generators and every answer of every
+    # expert to its kept items and to the 300 real train and 300 real test questions per
+    # benchmark are committed.
+    generators = list(get_preset(preset).complete_generators)
     result = _replay("preset", "preset", "preset", preset, ",".join(generators))
     assert result["calls"] == sum(4 * get_preset(preset).generator(g).attempts for g in generators)
     assert result["questions"] == 4 * (300 + 300) + sum(KEPT[g] for g in generators)

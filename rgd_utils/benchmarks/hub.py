@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 from pathlib import Path
 from typing import Callable, Mapping
@@ -34,6 +33,8 @@ from urllib.request import urlopen
 import pandas as pd
 from huggingface_hub import snapshot_download
 from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, OfflineModeIsEnabled
+
+from rgd_utils.atomic import atomic_path
 
 from .schema import gold_letter, index_of, letter_of, make_question_table
 
@@ -480,9 +481,8 @@ def fetch_bbeh_task(task: str, cache_dir: str | Path | None = None) -> dict:
         except (URLError, TimeoutError) as error:
             raise _unavailable(f"BBEH task {task} from {url}", error) from error
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".part")
-        partial.write_bytes(payload)
-        os.replace(partial, path)  # a killed run never leaves a truncated task.json
+        with atomic_path(path) as partial:  # a killed run never leaves a truncated task.json
+            partial.write_bytes(payload)
     return json.loads(path.read_text(encoding="utf-8"))
 
 

@@ -32,6 +32,8 @@ LETTERS: str = "ABCDEFGHIJKLMNOPQRST"
 
 #: Rejection reasons, in the order they are checked (the first that applies is reported).
 REASONS: tuple[str, ...] = (
+    "missing qid",
+    "options not a list of strings",
     "duplicate qid",
     "empty question",
     "fewer than two distinct non-empty options",
@@ -106,7 +108,9 @@ def make_question_table(rows: Iterable[Mapping[str, object]]) -> pd.DataFrame:
     for row in rows:
         record = {column: row.get(column) for column in QUESTION_COLUMNS}
         record["source"] = record["source"] or "real"
-        record["options"] = [("" if o is None else str(o)) for o in (record["options"] or [])]
+        options = record["options"]
+        if not isinstance(options, str):  # a string is not a list of options: validation says so
+            record["options"] = [("" if o is None else str(o)) for o in (options or [])]
         records.append(record)
     table = pd.DataFrame.from_records(records, columns=list(QUESTION_COLUMNS)).astype(object)
     return table.where(table.notna(), None)
@@ -115,6 +119,12 @@ def make_question_table(rows: Iterable[Mapping[str, object]]) -> pd.DataFrame:
 def _is_missing(answer: object) -> bool:
     """True for None, NaN and the empty string."""
     return answer is None or (isinstance(answer, float) and pd.isna(answer)) or answer == ""
+
+
+def _is_option_list(options: object) -> bool:
+    """True for a list-like of strings (a string itself, or a None inside, is not one)."""
+    return (not isinstance(options, (str, bytes)) and hasattr(options, "__iter__")
+            and all(isinstance(o, str) for o in options))
 
 
 def _rejection_reason(
@@ -139,6 +149,27 @@ def _rejection_reason(
     if not stripped[position]:
         return "answer points at an empty option"
     return None
+
+
+def _row_reasons(table: pd.DataFrame, require_answer: bool) -> list[str | None]:
+    """The first rejection reason of each row (None for a usable row), in row order."""
+    reasons: list[str | None] = []
+    seen: set[object] = set()
+    for qid, question, options, answer in zip(
+        table["qid"], table["question"], table["options"], table["answer"]
+    ):
+        options = options if options is not None else []
+        if not isinstance(qid, str) or not qid:
+            reason = "missing qid"
+        elif not _is_option_list(options):
+            reason = "options not a list of strings"
+        elif qid in seen:
+            reason = "duplicate qid"
+        else:
+            reason = _rejection_reason(question, list(options), answer, require_answer)
+        seen.add(qid)
+        reasons.append(reason)
+    return reasons
 
 
 @dataclass(frozen=True)
@@ -179,7 +210,8 @@ class ValidationResult:
 def validate_questions(table: pd.DataFrame, require_answer: bool = True) -> ValidationResult:
     """Check every row of a question table and split it into usable and rejected rows.
 
-    A usable row has a non-empty question, at least two distinct non-empty options, at most
+    A usable row has a qid (a non-empty string), options given as a list of strings, a
+    non-empty question, at least two distinct non-empty options, at most
     20 options, and (when ``require_answer``) a gold letter that names a non-empty option.
     A repeated ``qid`` rejects every occurrence after the first.
 
@@ -196,20 +228,9 @@ def validate_questions(table: pd.DataFrame, require_answer: bool = True) -> Vali
     ValidationResult
         ``valid`` and ``rejected`` tables; nothing is dropped without a reason.
     """
-    reasons: list[str | None] = []
-    answers: list[object] = []
-    seen: set[object] = set()
-    for qid, question, options, answer in zip(
-        table["qid"], table["question"], table["options"], table["answer"]
-    ):
-        options = list(options) if options is not None else []
-        if qid in seen:
-            reason = "duplicate qid"
-        else:
-            reason = _rejection_reason(question, options, answer, require_answer)
-        seen.add(qid)
-        reasons.append(reason)
-        answers.append(None if reason or _is_missing(answer) else str(answer).strip().upper())
+    reasons = _row_reasons(table, require_answer)
+    answers = [None if reason or _is_missing(answer) else str(answer).strip().upper()
+               for reason, answer in zip(reasons, table["answer"])]
     reason_series = pd.Series(reasons, index=table.index, dtype=object)
     ok = reason_series.isna()
     valid = table.loc[ok].copy()
@@ -217,3 +238,25 @@ def validate_questions(table: pd.DataFrame, require_answer: bool = True) -> Vali
     rejected = table.loc[~ok].copy()
     rejected["reason"] = reason_series.loc[~ok]
     return ValidationResult(valid=valid.reset_index(drop=True), rejected=rejected.reset_index(drop=True))
+
+
+def check_stored_questions(table: pd.DataFrame, path: object) -> None:
+    """Refuse a stored question file with a row that validation would reject.
+
+    Files are written from validated tables, so such a row means that the file was damaged or
+    edited; reading on would silently score every expert wrong on it (a gold letter out of
+    range) or fail later with a bare error.
+
+    Raises
+    ------
+    ValueError
+        Naming the file, the row (0-based, in the file), its qid and the reason.
+    """
+    bad = [(row, reason) for row, reason in enumerate(_row_reasons(table, False)) if reason]
+    if bad:
+        row, reason = bad[0]
+        more = f" (and {len(bad) - 1} more rows)" if len(bad) > 1 else ""
+        raise ValueError(
+            f"{path}, row {row} (qid {table['qid'].iloc[row]!r}): {reason}{more}. The file is "
+            "damaged or was edited by hand: restore it (`git checkout -- <file>`) or rebuild it "
+            "(`make data` for real questions, `make generation` for generated ones).")

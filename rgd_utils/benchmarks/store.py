@@ -8,7 +8,7 @@ import pandas as pd
 
 from rgd_utils.store import read_parts, write_parts
 
-from .schema import QUESTION_COLUMNS
+from .schema import QUESTION_COLUMNS, check_stored_questions
 
 
 def write_questions(table: pd.DataFrame, folder: Path) -> list[Path]:
@@ -48,8 +48,13 @@ def read_questions(
     -------
     pandas.DataFrame
         Question table, options as Python lists, sorted by source, benchmark and qid.
+
+    Raises
+    ------
+    ValueError
+        Naming the file and row of a row that validation rejects (a damaged or edited file).
     """
-    table = read_parts(folder, "question", "data")
+    table = read_parts(folder, "question", "data", check=check_stored_questions)
     if benchmarks is not None:
         table = table[table["benchmark"].isin(benchmarks)]
     if sources is not None:
