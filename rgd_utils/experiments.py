@@ -14,7 +14,12 @@ of the top-1 accuracy–cost curve between the cheapest and the costliest single
 bootstrap interval, :func:`rgd_utils.cost.area_with_interval`; NaN where it does not apply).
 
 * :func:`run_routers` runs a set of routers (:func:`baseline_routers`, :func:`cascal_routers`,
-  :func:`ablation_routers`) over benchmarks and train sources; :func:`reference_rows` gives the
+  :func:`ablation_routers`) over benchmarks and train sources, with each test query's routed
+  correctness (:data:`PER_QUERY_COLUMNS`, what the claims' paired resampling reads);
+  :func:`seeded_runs` repeats it over seeds, each fitting a :func:`train_draw` (a bootstrap
+  resample of the train items for seeds above 0); :func:`filter_runs` trains on filtered
+  generated items with the generator's own model out of the pool (claim 3);
+  :func:`reference_rows` gives the
   reference points (random, best single model, whole-pool vote, best model per subject, oracle);
   :func:`macro_average` averages over benchmarks; :func:`write_results` writes a sorted table.
 * CASCAL's ablation grid (PAPER.md §5.8) is :data:`CASCAL_ABLATIONS`; variants that differ from
@@ -48,6 +53,7 @@ from .evaluation import (
     random_expected_accuracy,
     routing_shares,
 )
+from .filtering import filtered_questions
 from .routers import (
     CASCAL,
     CASCALGT,
@@ -441,7 +447,8 @@ def train_draw(train: RoutingData, seed: int) -> RoutingData:
 def query_rows(correct: np.ndarray, test: RoutingData, **condition: object) -> pd.DataFrame:
     """:data:`PER_QUERY_COLUMNS` rows of one condition: ``correct`` per test query."""
     qids = test.qids if test.qids is not None else np.arange(test.n_queries)
-    table = pd.DataFrame({"qid": np.asarray(qids).astype(str), "correct": np.asarray(correct, bool)})
+    table = pd.DataFrame({"qid": np.asarray(qids).astype(str),
+                          "correct": np.asarray(correct, bool)})
     return table.assign(**condition)[list(PER_QUERY_COLUMNS)]
 
 
@@ -495,8 +502,6 @@ def filter_runs(study: Study, per_query: pd.DataFrame, routers: Callable[[int], 
         :data:`PER_QUERY_COLUMNS`; ``pool`` names the reduced pool
         (``"<pool>-without-<model>"``). A filter that keeps no item has no rows.
     """
-    from .filtering import filtered_questions
-
     parts = []
     for benchmark in study.preset.study_benchmarks if benchmarks is None else benchmarks:
         test_questions = study.test_questions(benchmark)
@@ -506,7 +511,8 @@ def filter_runs(study: Study, per_query: pd.DataFrame, routers: Callable[[int], 
             items = study.train_questions(generator, benchmark)
             if items.empty:
                 continue
-            models = pool_without_generator(study, generator) if without_generator else study.experts
+            models = (pool_without_generator(study, generator) if without_generator
+                      else study.experts)
             removed = sorted({Expert.parse(e).model for e in study.experts} -
                              {Expert.parse(e).model for e in models})
             pool = pool_name(study.preset.name) + "".join(f"-without-{m}" for m in removed)
@@ -569,7 +575,7 @@ def reference_rows(study: Study, benchmarks: Sequence[str] | None = None,
         Default: ``study.preset.study_benchmarks``; those without real train or test queries
         are left out.
     seed : int, default 0
-        The ``seed`` column.
+        The ``seed`` column and the seed of the best-per-subject tie-break.
     costs : bool, default True
         Measure cost and AIQ (:func:`rgd_utils.cost.study_costs`); False leaves them NaN.
 
@@ -600,7 +606,7 @@ def reference_rows(study: Study, benchmarks: Sequence[str] | None = None,
               for j, model in enumerate(test.models)),
         ]
         for name, router, ks in (("best-single", BestSingleRouter(), (1, 3)),
-                                 ("best-per-subject", BestPerSubjectRouter(), (1,))):
+                                 ("best-per-subject", BestPerSubjectRouter(seed), (1,))):
             scored = evaluate_router(router, real, test, ks, reference_train=real,
                                      costs=test_costs)
             found += [{**row, "router": name} for row in scored.to_dict("records")]

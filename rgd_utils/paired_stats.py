@@ -111,7 +111,8 @@ def paired_bootstrap(differences: Mapping[str, np.ndarray], n_boot: int = 2000,
         parts = list(arrays.values()) if name == "average" else [arrays[name]]
         per_seed = np.mean([d.mean(axis=1) for d in parts], axis=0)
         estimate = float(per_seed.mean())
-        paired_se = np.sqrt(sum(d.mean(axis=0).var(ddof=1) / d.shape[1] for d in parts)) / len(parts)
+        paired_se = np.sqrt(sum(d.mean(axis=0).var(ddof=1) / d.shape[1]
+                                for d in parts)) / len(parts)
         low, high = np.percentile(draws, [tail, 100 - tail])
         p = 2 * min((draws <= 0).mean(), (draws >= 0).mean())
         out[name] = Contrast(estimate, float(low), float(high), float(min(1.0, max(p, 1 / n_boot))),

@@ -49,7 +49,7 @@ class LLMRankRouter(Router):
         Temperature of the target distribution ``softmax(u / temperature)``.
     cost_weight : float, default 0.0
         ``λ`` of the utility ``correct − λ · cost``; with costs absent (the study), 0.
-    epochs : int, default 200
+    epochs : int, default 100
         Passes over the train queries.
     batch_size : int, default 64
     learning_rate : float, default 0.01
@@ -73,7 +73,7 @@ class LLMRankRouter(Router):
     uses_labels = True
 
     def __init__(self, hidden: int = 64, alpha: float = 0.5, temperature: float = 0.1,
-                 cost_weight: float = 0.0, epochs: int = 200, batch_size: int = 64,
+                 cost_weight: float = 0.0, epochs: int = 100, batch_size: int = 64,
                  learning_rate: float = 0.01, l2: float = 1e-4, random_state: int = 0) -> None:
         self.hidden = hidden
         self.alpha = alpha
