@@ -3,6 +3,8 @@ planted per-query worlds."""
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -29,7 +31,7 @@ def per_query(accuracy: dict, seeds=SEEDS, benchmarks=("b1", "b2"), pool="sim-la
             for k in (1, 3):
                 a = acc[k] if isinstance(acc, dict) else acc
                 for seed in seeds:
-                    rng = np.random.default_rng([b, seed, k, hash(router) % 1000])
+                    rng = np.random.default_rng([b, seed, k, zlib.crc32(router.encode())])
                     correct = (u < a) ^ (rng.random(N) < noise)
                     parts.append(pd.DataFrame({
                         "benchmark": benchmark, "pool": pool, "train_source": source,
@@ -104,9 +106,10 @@ def test_claim_one_and_two_on_a_planted_world_per_benchmark_k_and_seeds():
     second = table[table["claim"].str.startswith("2.")].set_index(["benchmark", "k"])
     assert second.loc[("average", 1), "estimate"] == pytest.approx(0.9 * 0.12, abs=0.015)
     assert "best query-answer router kNN" in second.loc[("average", 1), "evidence"]
-    # paired: the shared question difficulty cancels, the interval is about half as wide as an
-    # unpaired one (two independent means of N questions: width 2 x 1.96 x sqrt(2 x 0.25 / N) = 0.139)
-    assert second.loc[("b1", 1), "high"] - second.loc[("b1", 1), "low"] < 0.075
+    # paired: the shared question difficulty cancels, the interval (0.076 here, seeds' spread
+    # included) is well below an unpaired one (two independent means of N questions: width
+    # 2 x 1.96 x sqrt(2 x 0.25 / N) = 0.139)
+    assert second.loc[("b1", 1), "high"] - second.loc[("b1", 1), "low"] < 0.09
 
 
 def test_the_seeds_spread_enters_the_interval():
@@ -134,7 +137,8 @@ def test_claim_three_reads_the_pool_without_the_generator():
     full = per_query({(g, r): 0.3 for g in GENERATORS for r in ("kNN", "CASCAL")})
     table = claims_table(NO_RESULTS, pd.concat([both, none, full]), "sim")
     third = table[table["claim"].str.startswith("3.")].set_index(["benchmark", "k"])
-    assert third.loc[("average", 1), "estimate"] == pytest.approx(0.05, abs=0.01)
+    # 0.05, shrunk to 0.9 x 0.05 by the flips
+    assert third.loc[("average", 1), "estimate"] == pytest.approx(0.045, abs=0.01)
     assert third.loc[("average", 1), "verdict"] == "holds"
     assert "pools sim-large-without-x" in third.loc[("average", 1), "evidence"]
 
