@@ -321,6 +321,21 @@ def routing_shares(ranks_or_routes: np.ndarray, n_models: int) -> np.ndarray:
     return np.bincount(top, minlength=n_models) / top.size
 
 
+def _vote_scaler(router: Router, train: RoutingData) -> RobustZ:
+    """The vote tie-break's scaler: the router's own ``scaler_``, else one fitted on the train
+    confidence (the train statistics, as in PAPER.md §5.7)."""
+    scaler = getattr(router, "scaler_", None)
+    return RobustZ().fit(train.confidence) if scaler is None else scaler
+
+
+def fitted_router_correct(router: Router, train: RoutingData, test: RoutingData,
+                          k: int) -> np.ndarray:
+    """``(n,)`` per-query correctness of a router already fitted on ``train`` (as
+    :func:`evaluate_router` scores it: same vote scaler, same seeded tie-break)."""
+    return routed_correct(router.scores(test), test, k, _vote_scaler(router, train),
+                          router.random_state)
+
+
 def evaluate_router(
     router: Router, train: RoutingData, test: RoutingData, ks: tuple[int, ...] = (1, 3),
     reference_train: RoutingData | None = None, costs: np.ndarray | None = None,
@@ -359,8 +374,7 @@ def evaluate_router(
     """
     router.fit(train if router.uses_labels else train.without_labels())
     scores = router.scores(test)
-    scaler = getattr(router, "scaler_", None)
-    scaler = RobustZ().fit(train.confidence) if scaler is None else scaler
+    scaler = _vote_scaler(router, train)
     single = best_single(train if reference_train is None else reference_train, test)[1]
     random, oracle = random_expected_accuracy(test), oracle_accuracy(test)
     rows = []

@@ -14,7 +14,12 @@ of the top-1 accuracy–cost curve between the cheapest and the costliest single
 bootstrap interval, :func:`rgd_utils.cost.area_with_interval`; NaN where it does not apply).
 
 * :func:`run_routers` runs a set of routers (:func:`baseline_routers`, :func:`cascal_routers`,
-  :func:`ablation_routers`) over benchmarks and train sources; :func:`reference_rows` gives the
+  :func:`ablation_routers`) over benchmarks and train sources, with each test query's routed
+  correctness (:data:`PER_QUERY_COLUMNS`, what the claims' paired resampling reads);
+  :func:`seeded_runs` repeats it over seeds, each fitting a :func:`train_draw` (a bootstrap
+  resample of the train items for seeds above 0); :func:`filter_runs` trains on filtered
+  generated items with the generator's own model out of the pool (claim 3);
+  :func:`reference_rows` gives the
   reference points (random, best single model, whole-pool vote, best model per subject, oracle);
   :func:`macro_average` averages over benchmarks; :func:`write_results` writes a sorted table.
 * CASCAL's ablation grid (PAPER.md §5.8) is :data:`CASCAL_ABLATIONS`; variants that differ from
@@ -42,11 +47,13 @@ from .cost import accuracy_cost_curve, area_with_interval, study_costs
 from .evaluation import (
     bootstrap_interval,
     evaluate_router,
+    fitted_router_correct,
     oracle_accuracy,
     pool_vote_correct,
     random_expected_accuracy,
     routing_shares,
 )
+from .filtering import filtered_questions
 from .routers import (
     CASCAL,
     CASCALGT,
@@ -57,11 +64,13 @@ from .routers import (
     CorrectnessClassifierRouter,
     KNNRouter,
     LabelFreeKNNRouter,
+    LLMRankRouter,
     Router,
     RoutingData,
     SmoothieRouter,
     unit_norm,
 )
+from .responses import Expert
 from .study import Study
 
 #: DESIGN.md's results schema, in column order.
@@ -71,13 +80,16 @@ RESULT_COLUMNS: tuple[str, ...] = ("benchmark", "pool", "train_source", "filter"
 #: The columns of :attr:`RouterRuns.curves`.
 CURVE_COLUMNS: tuple[str, ...] = ("benchmark", "train_source", "router", "trade_off", "accuracy",
                                   "cost")
+#: The columns of :attr:`RouterRuns.per_query`: one row per routed test query.
+PER_QUERY_COLUMNS: tuple[str, ...] = ("benchmark", "pool", "train_source", "filter", "router", "k",
+                                      "seed", "qid", "correct")
 #: The ``pool`` value of each preset's results.
 POOLS: dict[str, str] = {"cpu": "cpu-pool", "sim": "sim-large", "paper": "paper-large",
                          "paper-small": "paper-small"}
 #: Each router's family (ablation variants ``"CASCAL[...]"`` are CASCAL's).
 FAMILIES: dict[str, str] = {
     "kNN": "query-answer", "Avengers-cluster": "query-answer",
-    "classifier-logistic": "query-answer", "CASCAL-GT": "query-answer",
+    "classifier-logistic": "query-answer", "CASCAL-GT": "query-answer", "LLMRank": "query-answer",
     "consensus-kNN": "query-only", "Smoothie-Train": "query-only", "CASCAL": "query-only",
     "DS-kNN": "query-only",
     "random": "reference", "best-single": "reference", "pool-vote": "reference",
@@ -162,9 +174,9 @@ def capped_clusters(n_queries: int, n_clusters: int = 64, min_per_cluster: int =
 
 def baseline_routers(seed: int = 0) -> RouterSet:
     """The routers of notebook 05: query-answer (kNN, Avengers-style clusters, logistic
-    correctness classifier, CASCAL-GT) then query-only (consensus kNN, Smoothie-Train, Dawid–Skene
-    kNN, CASCAL),
-    with default parameters and ``random_state=seed`` where they have one.
+    correctness classifier, CASCAL-GT, LLMRank) then query-only (consensus kNN, Smoothie-Train,
+    Dawid–Skene kNN, CASCAL), with default parameters and ``random_state=seed`` (every one has
+    randomness: at least the rank tie-break).
 
     Returns
     -------
@@ -173,14 +185,15 @@ def baseline_routers(seed: int = 0) -> RouterSet:
     """
     def build(train: RoutingData) -> dict[str, Router]:
         return {
-            "kNN": KNNRouter(),
+            "kNN": KNNRouter(random_state=seed),
             "Avengers-cluster": ClusterRouter(n_clusters=capped_clusters(train.n_queries),
                                               random_state=seed),
             "classifier-logistic": CorrectnessClassifierRouter("logistic", random_state=seed),
             "CASCAL-GT": CASCALGT(random_state=seed),
-            "consensus-kNN": ConsensusKNNRouter(),
-            "Smoothie-Train": SmoothieRouter(),
-            "DS-kNN": LabelFreeKNNRouter("dawid-skene"),
+            "LLMRank": LLMRankRouter(random_state=seed),
+            "consensus-kNN": ConsensusKNNRouter(random_state=seed),
+            "Smoothie-Train": SmoothieRouter(random_state=seed),
+            "DS-kNN": LabelFreeKNNRouter("dawid-skene", random_state=seed),
             "CASCAL": CASCAL(random_state=seed),
         }
     return build
@@ -289,12 +302,16 @@ class RouterRuns:
     curves : pandas.DataFrame
         :data:`CURVE_COLUMNS`: each router's top-1 accuracy–cost curve
         (:func:`rgd_utils.cost.accuracy_cost_curve`), empty when costs were not asked for.
+    per_query : pandas.DataFrame
+        :data:`PER_QUERY_COLUMNS`: each test query's routed correctness, what the claims'
+        paired resampling reads (:mod:`rgd_utils.claims`).
     """
 
     results: pd.DataFrame
     shares: pd.DataFrame
     skipped: pd.DataFrame
     curves: pd.DataFrame
+    per_query: pd.DataFrame
 
 
 def _schema(rows: list[dict], pool: str, data_filter: str, seed: int) -> pd.DataFrame:
@@ -313,6 +330,7 @@ def run_routers(
     seed: int = 0,
     data_filter: str = "none",
     costs: bool = True,
+    resample_train: bool = False,
 ) -> RouterRuns:
     """Fit every router on every train source of every benchmark; score on the real test split.
 
@@ -335,6 +353,9 @@ def run_routers(
     costs : bool, default True
         Measure cost, AIQ and the accuracy–cost curves (:func:`rgd_utils.cost.study_costs`);
         False leaves the cost columns NaN.
+    resample_train : bool, default False
+        Fit on :func:`train_draw` of each train set (a bootstrap resample of its items for
+        ``seed > 0``), so that runs over seeds carry the training data's variance.
 
     Returns
     -------
@@ -344,7 +365,8 @@ def run_routers(
     """
     benchmarks = list(study.preset.study_benchmarks if benchmarks is None else benchmarks)
     sources = list(study.sources if sources is None else sources)
-    rows, shares, skipped, curves = [], [], [], []
+    rows, shares, skipped, curves, per_query = [], [], [], [], []
+    pool = pool_name(study.preset.name)
     for benchmark in benchmarks:
         test_questions = study.test_questions(benchmark)
         real_questions = study.train_questions("real", benchmark)
@@ -363,11 +385,16 @@ def run_routers(
                                 "reason": "no train questions"})
                 continue
             train = study.routing_data(questions)
+            train = train_draw(train, seed) if resample_train else train
             for name, router in routers(train).items():
                 scored = evaluate_router(router, train, test, ks, reference_train=real,
                                          costs=test_costs)
                 rows += [{**row, "benchmark": benchmark, "train_source": source, "router": name}
                          for row in scored.to_dict("records")]
+                per_query += [query_rows(fitted_router_correct(router, train, test, k), test,
+                                         benchmark=benchmark, pool=pool, train_source=source,
+                                         filter=data_filter, router=name, k=k, seed=seed)
+                              for k in ks]
                 if test_costs is not None:
                     curve = accuracy_cost_curve(router.scores(test), test.correct(), test_costs)
                     curves.append(curve.assign(benchmark=benchmark, train_source=source,
@@ -377,13 +404,133 @@ def run_routers(
                             "model": model, "share": float(s), "n": test.n_queries}
                            for model, s in zip(test.models, share)]
     return RouterRuns(
-        _schema(rows, pool_name(study.preset.name), data_filter, seed),
+        _schema(rows, pool, data_filter, seed),
         pd.DataFrame(shares, columns=["benchmark", "train_source", "router", "model", "share",
                                       "n"]),
         pd.DataFrame(skipped, columns=["benchmark", "train_source", "reason"]),
         pd.concat(curves, ignore_index=True)[list(CURVE_COLUMNS)] if curves
         else pd.DataFrame(columns=list(CURVE_COLUMNS)),
+        _concat_queries(per_query),
     )
+
+
+def seeded_runs(study: Study, routers: Callable[[int], RouterSet], seeds: Sequence[int],
+                benchmarks: Sequence[str] | None = None, sources: Sequence[str] | None = None,
+                ks: tuple[int, ...] = (1, 3), costs: bool = True
+                ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`run_routers` once per seed, each on its :func:`train_draw` with routers seeded by
+    it (``routers(seed)``, e.g. :func:`baseline_routers`); ``costs`` as there.
+
+    Returns
+    -------
+    results, per_query : pandas.DataFrame
+        The seeds' :data:`RESULT_COLUMNS` rows and :data:`PER_QUERY_COLUMNS` rows.
+    """
+    runs = [run_routers(study, routers(seed), benchmarks, sources, ks, seed=seed, costs=costs,
+                        resample_train=True) for seed in seeds]
+    if not runs:
+        return (pd.DataFrame(columns=list(RESULT_COLUMNS)),
+                pd.DataFrame(columns=list(PER_QUERY_COLUMNS)))
+    return (pd.concat([r.results for r in runs], ignore_index=True),
+            _concat_queries([r.per_query for r in runs]))
+
+
+def train_draw(train: RoutingData, seed: int) -> RoutingData:
+    """The train set a run of ``seed`` fits on: ``train`` itself for seed 0 (the study's
+    headline run), else a bootstrap resample of its items (as many, drawn with replacement,
+    seeded by ``seed``), one draw of the training data's variance per seed."""
+    if seed == 0:
+        return train
+    return train.subset(np.random.default_rng(seed).integers(train.n_queries,
+                                                             size=train.n_queries))
+
+
+def query_rows(correct: np.ndarray, test: RoutingData, **condition: object) -> pd.DataFrame:
+    """:data:`PER_QUERY_COLUMNS` rows of one condition: ``correct`` per test query."""
+    qids = test.qids if test.qids is not None else np.arange(test.n_queries)
+    table = pd.DataFrame({"qid": np.asarray(qids).astype(str),
+                          "correct": np.asarray(correct, bool)})
+    return table.assign(**condition)[list(PER_QUERY_COLUMNS)]
+
+
+def _concat_queries(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """The per-query parts as one table (empty with :data:`PER_QUERY_COLUMNS` when none)."""
+    if not parts:
+        return pd.DataFrame(columns=list(PER_QUERY_COLUMNS))
+    return pd.concat(parts, ignore_index=True).astype({"k": int, "seed": int})
+
+
+def pool_without_generator(study: Study, generator: str) -> list[str]:
+    """The study's pool without the experts of ``generator``'s model (any prompt mode), so that
+    a router trained on its items cannot favour the model that wrote them."""
+    spec = next((g for g in study.preset.generators if g.name == generator), None)
+    if spec is None:
+        raise ValueError(f"{generator!r} is not a generator of preset {study.preset.name!r}")
+    return [e for e in study.experts if Expert.parse(e).model != spec.model]
+
+
+def filter_runs(study: Study, per_query: pd.DataFrame, routers: Callable[[int], RouterSet],
+                filters: Sequence[str] = ("none", "both"), seeds: Sequence[int] = (0,),
+                benchmarks: Sequence[str] | None = None, ks: tuple[int, ...] = (1, 3),
+                without_generator: bool = True) -> pd.DataFrame:
+    """Per-query correctness of routers trained on filtered generated data, over seeds.
+
+    For each benchmark, generator, filter (:func:`rgd_utils.filtering.filtered_questions`) and
+    seed, the routers are fitted on :func:`train_draw` of the kept items and scored on the real
+    test split. With ``without_generator`` the pool (train and test) leaves out the generator's
+    own model (:func:`pool_without_generator`): the self-consistency filter keeps the items on
+    which that model agrees with the key, so with it in the pool a router trained on the kept
+    items learns to pick the model that wrote them, a gain (or loss) true by construction.
+
+    Parameters
+    ----------
+    study : Study
+    per_query : pandas.DataFrame
+        :func:`rgd_utils.diagnostics.query_diagnostics` rows of the generated items.
+    routers : callable
+        ``seed -> RouterSet`` (e.g. :func:`baseline_routers`): the routers of one seed.
+    filters : sequence of str, default ("none", "both")
+    seeds : sequence of int, default (0,)
+        Each seed seeds the routers and the train draw.
+    benchmarks : sequence of str, optional
+        Default: the preset's study benchmarks.
+    ks : tuple of int, default (1, 3)
+    without_generator : bool, default True
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`PER_QUERY_COLUMNS`; ``pool`` names the reduced pool
+        (``"<pool>-without-<model>"``). A filter that keeps no item has no rows.
+    """
+    parts = []
+    for benchmark in study.preset.study_benchmarks if benchmarks is None else benchmarks:
+        test_questions = study.test_questions(benchmark)
+        if test_questions.empty:
+            continue
+        for generator in study.sources[1:]:
+            items = study.train_questions(generator, benchmark)
+            if items.empty:
+                continue
+            models = (pool_without_generator(study, generator) if without_generator
+                      else study.experts)
+            removed = sorted({Expert.parse(e).model for e in study.experts} -
+                             {Expert.parse(e).model for e in models})
+            pool = pool_name(study.preset.name) + "".join(f"-without-{m}" for m in removed)
+            test = study.routing_data(test_questions).select_models(models)
+            for how in filters:
+                kept = filtered_questions(items, per_query, how)
+                if kept.empty:
+                    continue
+                for seed in seeds:
+                    train = train_draw(study.routing_data(kept).select_models(models), seed)
+                    for name, router in routers(seed)(train).items():
+                        router.fit(train if router.uses_labels else train.without_labels())
+                        parts += [query_rows(fitted_router_correct(router, train, test, k), test,
+                                             benchmark=benchmark, pool=pool,
+                                             train_source=generator, filter=how, router=name,
+                                             k=k, seed=seed) for k in ks]
+    return _concat_queries(parts)
 
 
 def _reference(name: str, k: int, correct: np.ndarray, accuracy: float | None = None,
@@ -429,7 +576,7 @@ def reference_rows(study: Study, benchmarks: Sequence[str] | None = None,
         Default: ``study.preset.study_benchmarks``; those without real train or test queries
         are left out.
     seed : int, default 0
-        The ``seed`` column.
+        The ``seed`` column and the seed of the best-per-subject tie-break.
     costs : bool, default True
         Measure cost and AIQ (:func:`rgd_utils.cost.study_costs`); False leaves them NaN.
 
@@ -460,7 +607,7 @@ def reference_rows(study: Study, benchmarks: Sequence[str] | None = None,
               for j, model in enumerate(test.models)),
         ]
         for name, router, ks in (("best-single", BestSingleRouter(), (1, 3)),
-                                 ("best-per-subject", BestPerSubjectRouter(), (1,))):
+                                 ("best-per-subject", BestPerSubjectRouter(seed), (1,))):
             scored = evaluate_router(router, real, test, ks, reference_train=real,
                                      costs=test_costs)
             found += [{**row, "router": name} for row in scored.to_dict("records")]

@@ -24,12 +24,16 @@ import numpy as np
 import pandas as pd
 
 from .calibration import wilson_interval
-from .consensus import RobustZ
 from .diagnostics import (
     FILTERS, correctness, dataset_diagnostics, filter_queries, query_diagnostics,
     ranking_agreement, self_consistency,
 )
-from .evaluation import bootstrap_difference, bootstrap_interval, evaluate_router, routed_correct
+from .evaluation import (
+    bootstrap_difference,
+    bootstrap_interval,
+    evaluate_router,
+    fitted_router_correct,
+)
 from .routers.base import Router, RoutingData
 
 #: Every train condition of the filtering study: unfiltered, then the filters of PAPER.md §3.3.
@@ -215,14 +219,6 @@ def filtered_questions(questions: pd.DataFrame, per_query: pd.DataFrame, how: st
     return questions[kept.to_numpy()]
 
 
-def _routed_correct(router: Router, train: RoutingData, test: RoutingData, k: int) -> np.ndarray:
-    """Per-query correctness of a router already fitted by :func:`evaluate_router`, with the
-    same vote tie-break scaler (the router's own, else one fitted on the train confidence)."""
-    scaler = getattr(router, "scaler_", None)
-    scaler = RobustZ().fit(train.confidence) if scaler is None else scaler
-    return routed_correct(router.scores(test), test, k, scaler, router.random_state)
-
-
 def evaluate_filters(
     train_questions: pd.DataFrame,
     per_query: pd.DataFrame,
@@ -289,7 +285,7 @@ def evaluate_filters(
             table = evaluate_router(router, train, test, ks, reference_train=reference_train)
             for record in table.to_dict("records"):
                 k = int(record["k"])
-                correct[how, name, k] = _routed_correct(router, train, test, k)
+                correct[how, name, k] = fitted_router_correct(router, train, test, k)
                 rows.append({"filter": how, "router": name, "k": k, "n_train": len(kept),
                              "kept": share, **{c: record[c] for c in
                                                ("accuracy", "n", "low", "high", "gain_best_single")}})

@@ -1,16 +1,18 @@
-"""The study's results as one tidy table, its tables, and a check of the paper's claims.
+"""The study's results as one tidy table and its tables (the claims: :mod:`rgd_utils.claims`).
 
 Notebooks 04-06 write their router results to ``results/<notebook>_<preset>.parquet``
 (:func:`rgd_utils.experiments.write_results`) and notebooks 03-04 their generator diagnostics to
 ``results/diagnostics/<notebook>_<preset>.parquet`` (:func:`write_diagnostics`). Notebook 07
 collects them (:func:`collect_results`), writes ``results/results.parquet`` and ``.csv``, and
-derives every table and verdict below from that one table.
+derives every table below from that one table. Notebooks 04-06 also write the per-query routed
+correctness of every seed (``results/per_query/``) and the results rows of seeds > 0
+(``results/seeds/``), which the claims read (:func:`write_named` kinds ``"per_query"`` and
+``"seeds"``).
 """
 
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -30,7 +32,6 @@ TIDY_COLUMNS: tuple[str, ...] = ("preset", *RESULT_COLUMNS)
 #: What identifies a result (two notebooks measuring the same one must agree).
 KEY_COLUMNS: tuple[str, ...] = ("preset", "benchmark", "pool", "train_source", "filter", "router",
                                 "k", "seed")
-_Z = 1.959964  # normal quantile of the 95% intervals
 #: Columns of :func:`cost_points`.
 COST_COLUMNS: tuple[str, ...] = ("router", "family", "train_source", "k", "cost", "accuracy",
                                  "low", "high", "aiq", "aiq_low", "aiq_high")
@@ -149,9 +150,11 @@ def write_named(table: pd.DataFrame, results_dir: str | Path, kind: str, stem: s
     """Write a notebook's table of one kind to ``<results_dir>/<kind>/<stem>_<preset>.parquet``.
 
     Kinds: ``"curves"`` (:attr:`RouterRuns.curves <rgd_utils.experiments.RouterRuns>`, the
-    accuracy–cost curves of notebooks 05 and 06) and ``"label_free"``
-    (:func:`rgd_utils.experiments.estimator_quality`, notebook 06); notebook 07 reads them with
-    :func:`read_named`.
+    accuracy–cost curves of notebooks 05 and 06), ``"label_free"``
+    (:func:`rgd_utils.experiments.estimator_quality`, notebook 06), ``"per_query"``
+    (:attr:`RouterRuns.per_query <rgd_utils.experiments.RouterRuns>` and
+    :func:`rgd_utils.experiments.filter_runs` of every seed, notebooks 04-06) and ``"seeds"``
+    (results rows of seeds > 0); notebook 07 reads them with :func:`read_named`.
     """
     return _write_named(table, Path(results_dir) / kind, stem, preset)
 
@@ -343,12 +346,7 @@ def write_table(table: pd.DataFrame, folder: str | Path, stem: str) -> list[Path
     return paths
 
 
-# ----- the claims check -----
-
-def _se(rows: pd.DataFrame) -> np.ndarray:
-    """Standard errors from the rows' 95% intervals."""
-    return ((rows["high"] - rows["low"]) / (2 * _Z)).to_numpy()
-
+# ----- verdicts and concordance -----
 
 def verdict(low: float, high: float, n_ok: bool = True) -> str:
     """Holds when the interval is above 0, does not hold when below, else inconclusive."""
@@ -361,177 +359,10 @@ def verdict(low: float, high: float, n_ok: bool = True) -> str:
     return "inconclusive at our n"
 
 
-def _claim(claim: str, measure: str, estimate: float, se: float, evidence: str) -> dict:
-    low, high = estimate - _Z * se, estimate + _Z * se
-    return {"claim": claim, "measure": measure, "estimate": estimate, "low": low, "high": high,
-            "verdict": verdict(low, high), "evidence": evidence}
-
-
-def _difference_claim(claim: str, measure: str, better: pd.Series, worse: pd.Series,
-                      column: str, evidence: str) -> dict:
-    """A claim that ``better[column]`` exceeds ``worse[column]`` (intervals ``<column>_low``
-    and ``_high``, or ``low``/``high`` for accuracy), the rows treated as independent."""
-    low, high = ("low", "high") if column == "accuracy" else (f"{column}_low", f"{column}_high")
-    se = np.hypot(*((row[high] - row[low]) / (2 * _Z) for row in (better, worse)))
-    return _claim(claim, measure, float(better[column] - worse[column]), float(se), evidence)
-
-
-def _family_mean(average: pd.DataFrame, family: str, source: str, k: int
-                 ) -> tuple[float, float, list[str]]:
-    """Mean average-accuracy of a family's routers (ablation variants excluded) trained on
-    ``source``, its standard error (routers treated as independent) and the routers."""
-    rows = average[(average["train_source"] == source) & (average["k"] == k)
-                   & (average["family"] == family) & ~average["router"].str.contains(r"\[")]
-    if rows.empty:
-        return np.nan, np.nan, []
-    se = np.sqrt((_se(rows) ** 2).sum()) / len(rows)
-    return float(rows["accuracy"].mean()), float(se), sorted(rows["router"])
-
-
-def claims_check(results: pd.DataFrame, preset: str,
-                 diagnostics: pd.DataFrame | None = None, k: int = 1) -> pd.DataFrame:
-    """Each claim of the paper, measured on one preset's results, with a verdict.
-
-    The estimates are differences of benchmark-averaged accuracies (points of accuracy, as a
-    fraction); their 95% intervals are normal approximations that treat the rows as
-    independent (the rows share test queries, so the intervals are wider than paired ones: a
-    "holds" or "does not hold" is conservative). Verdict: "holds" when the interval is above 0,
-    "does not hold" when below 0, "inconclusive at our n" otherwise.
-
-    Claims (PAPER.md abstract and §6.0):
-
-    1. Query-answer routers degrade faster than query-only routers as the generator weakens:
-       (drop of the query-answer family's mean accuracy from the strongest to the weakest
-       generator) minus (the same drop of the query-only family).
-    2. CASCAL beats the best query-answer router on the weakest generator's data: CASCAL minus
-       the best query-answer router on that data (the best chosen on the test split, which
-       favours the query-answer side).
-    3. Filtering the generated data on both self-consistency and performance spread helps:
-       mean over routers and generators of "both" minus "none".
-    4. Self-consistency and spread explain generator quality: Kendall concordance, within each
-       benchmark, between a generator's self-consistency (and spread) and the mean accuracy of
-       the routers trained on its data; exact permutation p-value (generators permuted within
-       each benchmark). Holds when the concordance is positive with p < 0.05.
-
-    Beyond the paper (issue 7), on the weakest generator's data (on the real train data when
-    the run has no generator):
-
-    5. A label-free estimator beats majority consensus as CASCAL's correctness stage: CASCAL
-       with Dawid–Skene correctness (``CASCAL[correctness=dawid-skene]``) minus CASCAL.
-    6. CASCAL's accuracy–cost area (AIQ) beats the models alone: CASCAL's AIQ minus that of the
-       ``best-single`` reference's curve, which for each budget takes the model with the best
-       real-train accuracy among those it can afford (RouterBench's "zero router").
-
-    Parameters
-    ----------
-    results : pandas.DataFrame
-        :func:`collect_results`.
-    preset : str
-    diagnostics : pandas.DataFrame, optional
-        :func:`read_diagnostics` (claim 4 needs it).
-    k : int, default 1
-        Routed models per query.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``claim, measure, estimate, low, high, verdict, evidence``.
-    """
-    rows = results[(results["preset"] == preset)]
-    generators = [s for s in source_order(preset)[1:] if s in set(rows["train_source"])]
-    unfiltered = with_averages(rows[rows["filter"] == "none"])
-    average = unfiltered[unfiltered["benchmark"] == "average"]
-    average = average.assign(family=average["router"].map(router_family))
-    # claims 1 (to), 2, 5 and 6 are measured on the weakest train source of this run
-    source = generators[-1] if generators else "real"
-    note = _weakest_note(preset, source) if generators else ""
-    claims = []
-    if len(generators) >= 2:
-        strong = generators[0]
-        qa = [_family_mean(average, "query-answer", s, k) for s in (strong, source)]
-        qo = [_family_mean(average, "query-only", s, k) for s in (strong, source)]
-        estimate = (qa[0][0] - qa[1][0]) - (qo[0][0] - qo[1][0])
-        se = np.sqrt(sum(x[1] ** 2 for x in qa + qo))
-        claims.append(_claim(
-            "1. query-answer routers degrade faster than query-only ones", "drop(QA) - drop(QO)",
-            estimate, se,
-            f"{strong} -> {source}{note}: query-answer {qa[0][0]:.3f} -> {qa[1][0]:.3f} "
-            f"({', '.join(qa[0][2])}); query-only {qo[0][0]:.3f} -> {qo[1][0]:.3f} "
-            f"({', '.join(qo[0][2])})"))
-    if generators:
-        on_weak = average[(average["train_source"] == source) & (average["k"] == k)]
-        cascal = on_weak[on_weak["router"] == "CASCAL"]
-        qa = on_weak[(on_weak["family"] == "query-answer")
-                     & ~on_weak["router"].str.contains(r"\[")]
-        if len(cascal) and len(qa):
-            best = qa.loc[qa["accuracy"].idxmax()]
-            estimate = float(cascal["accuracy"].iloc[0] - best["accuracy"])
-            se = float(np.hypot(_se(cascal)[0], _se(best.to_frame().T)[0]))
-            claims.append(_claim(
-                "2. CASCAL beats the best query-answer router on weak-generator data",
-                "CASCAL - best QA", estimate, se,
-                f"{source}{note}: CASCAL {cascal['accuracy'].iloc[0]:.3f}, "
-                f"best query-answer {best['router']} {best['accuracy']:.3f} (paper abstract: "
-                f"+{PAPER_ABSTRACT_GAIN} points)"))
-    filtered = rows[(rows["train_source"] != "real") & (rows["k"] == k)]
-    both = filtered[filtered["filter"] == "both"]
-    if len(both):
-        pairs = both.merge(filtered[filtered["filter"] == "none"],
-                           on=["benchmark", "train_source", "router", "k", "seed"],
-                           suffixes=("", "_none"))
-        if len(pairs):
-            gain = pairs["accuracy"] - pairs["accuracy_none"]
-            var = _se(pairs) ** 2 + ((pairs["high_none"] - pairs["low_none"]) / (2 * _Z)) ** 2
-            claims.append(_claim(
-                "3. filtering on self-consistency and spread helps", "mean(both - none)",
-                float(gain.mean()), float(np.sqrt(var.sum()) / len(pairs)),
-                f"{len(pairs)} (benchmark, generator, router) pairs, routers "
-                f"{', '.join(sorted(set(pairs['router'])))}; {int((gain > 0).sum())} gains, "
-                f"{int((gain < 0).sum())} losses"))
-    if diagnostics is not None and len(diagnostics):
-        claims += _explains_claims(rows, diagnostics[diagnostics["preset"] == preset], k)
-    claims += _beyond_claims(unfiltered[unfiltered["benchmark"] == "average"], source, k, note)
-    return pd.DataFrame(claims, columns=["claim", "measure", "estimate", "low", "high",
-                                         "verdict", "evidence"])
-
-
-def _weakest_note(preset: str, weakest_run: str) -> str:
-    """A note for evidence measured on ``weakest_run`` when the run leaves out the preset's
-    weakest generator (a run with ``generators=`` a subset): empty otherwise."""
-    weakest = source_order(preset)[-1]
-    return "" if weakest_run == weakest else (
-        f" (the weakest generator of this run; the preset's weakest, {weakest}, is not in it)")
-
-
-def _beyond_claims(average: pd.DataFrame, source: str, k: int, note: str = "") -> list[dict]:
-    """Claims 5 and 6 of :func:`claims_check` (those whose rows were measured), on the routers
-    trained on ``source`` (the weakest generator, or ``"real"``); ``note`` follows the source's
-    name in the evidence."""
-    on_source = average[(average["train_source"] == source) & (average["k"] == k)].set_index("router")
-    claims = []
-    if {"CASCAL", DAWID_SKENE_CASCAL} <= set(on_source.index):
-        ds, cascal = on_source.loc[DAWID_SKENE_CASCAL], on_source.loc["CASCAL"]
-        claims.append(_difference_claim(
-            "5. Dawid-Skene correctness routes better than majority consensus (beyond the paper)",
-            "CASCAL-DS - CASCAL", ds, cascal, "accuracy",
-            f"{source}{note}: CASCAL-DS {ds['accuracy']:.3f}, CASCAL {cascal['accuracy']:.3f}"))
-    zero = average[(average["train_source"] == "real") & (average["k"] == 1)
-                   & (average["router"] == "best-single") & average["aiq"].notna()]
-    if k == 1 and "CASCAL" in on_source.index and len(zero) \
-            and np.isfinite(on_source.loc["CASCAL", "aiq"]):
-        cascal, models = on_source.loc["CASCAL"], zero.iloc[0]
-        claims.append(_difference_claim(
-            "6. CASCAL's accuracy-cost area beats the models alone (beyond the paper)",
-            "AIQ(CASCAL) - AIQ(best model per budget)", cascal, models, "aiq",
-            f"{source}{note}: CASCAL AIQ {cascal['aiq']:.3f}; the models alone, the best one for each "
-            f"budget chosen on real train data (RouterBench's zero router), AIQ "
-            f"{models['aiq']:.3f}"))
-    return claims
-
-
-def within_concordance(groups: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[float, float]:
-    """Kendall-style concordance of ``x`` and ``y`` pooled over groups, with its exact
-    one-sided permutation p-value (``y`` permuted within each group).
+def concordance_null(groups: Sequence[tuple[np.ndarray, np.ndarray]]
+                     ) -> tuple[float, np.ndarray]:
+    """Kendall-style concordance of ``x`` and ``y`` pooled over groups, and its exact
+    permutation distribution (``y`` permuted within each group).
 
     Parameters
     ----------
@@ -540,9 +371,10 @@ def within_concordance(groups: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple
 
     Returns
     -------
-    tau, p : float
-        ``(concordant - discordant) / pairs`` over the within-group pairs (ties count 0), and the
-        share of permutations with a concordance at least as large.
+    tau : float
+        ``(concordant - discordant) / pairs`` over the within-group pairs (ties count 0).
+    permuted : array
+        The concordance of every joint permutation (the observed order included).
     """
     def tau(ys: Sequence[np.ndarray]) -> float:
         total, pairs = 0.0, 0
@@ -556,57 +388,11 @@ def within_concordance(groups: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple
     permuted = [tau([np.asarray(y)[list(p)] for (_, y), p in zip(groups, combo)])
                 for combo in itertools.product(*(itertools.permutations(range(len(x)))
                                                  for x, _ in groups))]
-    return observed, float(np.mean(np.array(permuted) >= observed - 1e-12))
+    return observed, np.array(permuted)
 
 
-def _one_sc_method(diagnostics: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
-    """The self-consistency rows of one method for every generator, so that generators are
-    compared on one measure: ``"generator"`` (its own answers) when every generator with a rate
-    has it (it is in the pool), else ``"pool-majority"``; the other rows unchanged. Returns the
-    rows and the method (None when neither covers every generator: no rate is kept)."""
-    rated = diagnostics.dropna(subset=["sc_rate"]) if "sc_rate" in diagnostics else diagnostics[:0]
-    sources = set(rated["source"])
-    method = next((m for m in ("generator", "pool-majority")
-                   if set(rated.loc[rated["method"] == m, "source"]) == sources), None)
-    return diagnostics[diagnostics["method"].isna() | (diagnostics["method"] == method)], method
-
-
-def _explains_claims(rows: pd.DataFrame, diagnostics: pd.DataFrame, k: int) -> list[dict]:
-    """Claim 4 for each diagnostic measure present (``sc_rate`` of notebook 03, by one method
-    for every generator, :func:`_one_sc_method`; ``mean_spread`` of notebook 04)."""
-    quality = (rows[(rows["filter"] == "none") & (rows["k"] == k)
-                    & (rows["train_source"] != "real") & ~rows["router"].str.contains(r"\[")]
-               .assign(family=lambda t: t["router"].map(router_family)))
-    quality = quality[quality["family"] != "reference"]
-    quality = quality.groupby(["benchmark", "train_source"])["accuracy"].mean()
-    claims, method = [], None
-    if "method" in diagnostics.columns:
-        diagnostics, method = _one_sc_method(diagnostics)
-    for measure in ("sc_rate", "mean_spread"):
-        if measure not in diagnostics.columns:
-            continue
-        values = diagnostics.dropna(subset=[measure]).drop_duplicates(
-            ["benchmark", "source"]).set_index(["benchmark", "source"])[measure]
-        groups = []
-        for benchmark in sorted(set(quality.index.get_level_values(0))):
-            sources = [s for s in quality.loc[benchmark].index if (benchmark, s) in values.index]
-            if len(sources) >= 2:
-                groups.append((values.loc[[(benchmark, s) for s in sources]].to_numpy(),
-                               quality.loc[benchmark].loc[sources].to_numpy()))
-        if not groups:
-            continue
-        tau, p = within_concordance(groups)
-        orders = int(np.prod([math.factorial(len(x)) for x, _ in groups]))
-        verdict = ("holds" if tau > 0 and p < 0.05 else
-                   "does not hold" if tau < 0 and within_concordance(
-                       [(x, -y) for x, y in groups])[1] < 0.05 else "inconclusive at our n")
-        claims.append({
-            "claim": f"4. {measure} explains generator quality", "measure": "concordance tau",
-            "estimate": tau, "low": np.nan, "high": np.nan, "verdict": verdict,
-            "evidence": f"{len(groups)} benchmarks x {len(groups[0][0])} generators; exact "
-                        f"permutation p = {p:.3f} (it cannot go below 1/{orders} = "
-                        f"{1 / orders:.3f}); quality = mean top-{k} accuracy of the "
-                        f"query-answer and query-only routers trained on the generator's data"
-                        + (f"; sc_rate by the {method} method" if measure == "sc_rate" and method
-                           else "")})
-    return claims
+def within_concordance(groups: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[float, float]:
+    """:func:`concordance_null`'s concordance with its exact one-sided permutation p-value:
+    the share of permutations with a concordance at least as large."""
+    observed, permuted = concordance_null(groups)
+    return observed, float(np.mean(permuted >= observed - 1e-12))

@@ -95,11 +95,11 @@ def sweep_routers(seed: int = 0) -> RouterSet:
     kNN, Smoothie-Train and Dawid–Skene kNN (query-only); the clustering routers are left out
     for time."""
     return lambda train: {
-        "kNN": KNNRouter(),
+        "kNN": KNNRouter(random_state=seed),
         "classifier-logistic": CorrectnessClassifierRouter("logistic", random_state=seed),
-        "consensus-kNN": ConsensusKNNRouter(),
-        "Smoothie-Train": SmoothieRouter(),
-        "DS-kNN": LabelFreeKNNRouter("dawid-skene"),
+        "consensus-kNN": ConsensusKNNRouter(random_state=seed),
+        "Smoothie-Train": SmoothieRouter(random_state=seed),
+        "DS-kNN": LabelFreeKNNRouter("dawid-skene", random_state=seed),
     }
 
 

@@ -29,12 +29,15 @@ from rgd_utils.experiments import (
     reference_rows,
     reliability_curve,
     router_family,
+    pool_without_generator,
     run_routers,
+    seeded_runs,
+    train_draw,
     write_results,
 )
 from rgd_utils.cost import DEFAULT_TRADE_OFFS
 from rgd_utils.results import read_named
-from rgd_utils.routers import CASCAL, BestSingleRouter, RoutingData
+from rgd_utils.routers import CASCAL, BestSingleRouter, RandomRouter, RoutingData
 from rgd_utils.study import Study
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -117,6 +120,37 @@ def test_run_routers_fits_each_source_scores_real_test_and_skips_empty(tiny_stud
     assert average.loc["real", "accuracy"] == pytest.approx(1 / 6)
     assert average.loc["g-strong", "accuracy"] == pytest.approx(1 / 3)
     assert average.loc["real", "n"] == 4
+    # the per-query rows give the same accuracies, one row per test query and k
+    per_query = runs.per_query
+    assert len(per_query) == 3 + 3 + 1 + 1 + 1  # b1: real, strong; b2: real, strong, weak
+    mean = per_query.groupby(["benchmark", "train_source"])["correct"].mean()
+    assert mean[("b1", "g-strong")] == pytest.approx(2 / 3) and mean[("b2", "g-weak")] == 1.0
+    assert set(per_query["seed"]) == {7} and set(per_query["filter"]) == {"sc"}
+    assert sorted(per_query.loc[per_query["benchmark"] == "b1", "qid"].unique()) == ["t1", "t2", "t3"]
+
+
+def test_train_draw_keeps_seed_zero_and_resamples_the_items_for_the_others(tiny_study):
+    train = tiny_study.routing_data(tiny_study.train_questions("real", "b1"))
+    assert train_draw(train, 0) is train
+    drawn = train_draw(train, 3)
+    expected = np.random.default_rng(3).integers(4, size=4)
+    assert drawn.qids.tolist() == [f"r{i + 1}" for i in expected]
+    # seeded runs: a run per seed, every row and query tagged with its seed
+    results, queries = seeded_runs(tiny_study, lambda s: lambda t: {"random": RandomRouter(random_state=s)},
+                                   [1, 2], sources=["real"], ks=(1,), costs=False)
+    assert set(results["seed"]) == {1, 2} and set(queries["seed"]) == {1, 2}
+    assert len(queries) == 2 * (3 + 1)
+
+
+def test_pool_without_generator_leaves_out_every_mode_of_its_model():
+    preset = Preset(name="p", benchmarks=("b",), study_benchmarks=("b",),
+                    experts=("gen:letter", "gen:cloze", "other:cloze"),
+                    generators=(GeneratorSpec("gen-t1", "gen", "weak", 1.0, 1),))
+    study = Study(preset, pd.DataFrame(), pd.DataFrame(), lambda qids: np.zeros((len(qids), 2)),
+                  False, "")
+    assert pool_without_generator(study, "gen-t1") == ["other:cloze"]
+    with pytest.raises(ValueError, match="not a generator"):
+        pool_without_generator(study, "nobody")
 
 
 def test_reference_rows_by_hand(tiny_study):
@@ -290,13 +324,14 @@ def sim_runs(tmp_path_factory) -> dict[str, tuple[str, pd.DataFrame]]:
     done["figures"] = sorted(p.name for p in (scratch / "figures").glob("*.png"))
     done["curves"] = read_named(scratch / "results", "curves")
     done["label_free"] = read_named(scratch / "results", "label_free")
+    done["per_query"] = read_named(scratch / "results", "per_query")
     return done
 
 
 BENCHMARKS = {"sim_mmlu_pro", "sim_supergpqa", "sim_medmcqa", "sim_bbeh"}
 SOURCES = {"real", "sim-strong", "sim-medium", "sim-weak"}
-ROUTERS = {"kNN", "Avengers-cluster", "classifier-logistic", "CASCAL-GT", "consensus-kNN",
-           "Smoothie-Train", "DS-kNN", "CASCAL"}
+ROUTERS = {"kNN", "Avengers-cluster", "classifier-logistic", "CASCAL-GT", "LLMRank",
+           "consensus-kNN", "Smoothie-Train", "DS-kNN", "CASCAL"}
 
 
 @pytest.mark.slow
@@ -336,6 +371,14 @@ def test_05_writes_every_router_source_and_k_below_the_oracle(sim_runs):
     curves = sim_runs["curves"]
     assert set(curves["router"]) == ROUTERS and set(curves["preset"]) == {"sim"}
     assert len(curves) == len(top1[top1["router"].isin(ROUTERS)]) * len(DEFAULT_TRADE_OFFS)
+    # every router on every source for every seed of the claims, one row per test query
+    queries = sim_runs["per_query"]
+    assert set(queries["seed"]) == {0, 1, 2, 3, 4} and ROUTERS <= set(queries["router"])
+    first = queries[(queries["seed"] == 0) & (queries["router"] == "LLMRank") & (queries["k"] == 1)]
+    accuracy = first.groupby(["benchmark", "train_source"])["correct"].mean()
+    measured = routers[(routers["router"] == "LLMRank") & (routers["k"] == 1)].set_index(
+        ["benchmark", "train_source"])["accuracy"]
+    assert accuracy.sort_index().to_numpy() == pytest.approx(measured.sort_index().to_numpy())
 
 
 @pytest.mark.slow

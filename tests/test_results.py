@@ -1,5 +1,5 @@
-"""rgd_utils.results (the tidy table, its tables, the claims check) and notebook 07 on results
-files the tests write."""
+"""rgd_utils.results (the tidy table, its tables) and notebook 07 on results files the tests
+write (the claims: tests/test_claims.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from rgd_utils.experiments import RESULT_COLUMNS
 from rgd_utils.results import (
     TIDY_COLUMNS,
     ablation_table,
-    claims_check,
     collect_results,
     cost_points,
     cost_table,
@@ -162,61 +161,7 @@ def test_write_table_writes_csv_markdown_and_latex(tmp_path):
     assert markdown(pd.DataFrame({("a", 1): [1]})).startswith("| index | a / 1 |")
 
 
-# ----- the claims check -----
-
-def test_claims_hold_when_query_answer_routers_degrade_and_cascal_wins():
-    rows = degrading_world(qa_drop=0.2, qo_drop=0.0)
-    rows = [r for r in rows if not (r["router"] == "CASCAL" and r["train_source"] == "sim-weak")]
-    rows += [row(b, "sim-weak", "CASCAL", 0.6, half=0.005) for b in ("b1", "b2")]
-    claims = claims_check(tidy(rows), "sim").set_index("claim")
-    first = claims.loc["1. query-answer routers degrade faster than query-only ones"]
-    assert first["estimate"] == pytest.approx(0.2)
-    # four family means, each from two benchmarks of se 0.005/Z: se of the sum sqrt(4 x se²/2)
-    half = Z * np.sqrt(4 * (0.005 / Z) ** 2 / 2)
-    assert first["high"] - first["estimate"] == pytest.approx(half)
-    assert first["verdict"] == "holds"
-    second = claims.loc["2. CASCAL beats the best query-answer router on weak-generator data"]
-    assert second["estimate"] == pytest.approx(0.1) and second["verdict"] == "holds"
-    assert "kNN 0.500" in second["evidence"]
-
-
-def test_a_run_without_the_weakest_generator_says_so_in_claims_one_and_two():
-    rows = [r for r in degrading_world(qa_drop=0.2, qo_drop=0.0)
-            if r["train_source"] in ("real", "sim-strong")]
-    claims = claims_check(tidy(rows), "sim").set_index("claim")
-    assert "1. query-answer routers degrade faster than query-only ones" not in claims.index
-    second = claims.loc["2. CASCAL beats the best query-answer router on weak-generator data"]
-    assert second["evidence"].startswith(
-        "sim-strong (the weakest generator of this run; the preset's weakest, sim-weak, is not in it)")
-    assert second["estimate"] == pytest.approx(0.6 - 0.7)
-    two = claims_check(tidy([r for r in degrading_world(qa_drop=0.2, qo_drop=0.0)
-                             if r["train_source"] != "sim-weak"]), "sim").set_index("claim")
-    first = two.loc["1. query-answer routers degrade faster than query-only ones"]
-    assert first["estimate"] == pytest.approx(0.1)  # strong -> medium: half the drop
-    assert first["evidence"].startswith("sim-strong -> sim-medium (the weakest generator of this "
-                                        "run; the preset's weakest, sim-weak, is not in it)")
-    full = claims_check(tidy(degrading_world(0.2, 0.0)), "sim").set_index("claim")
-    assert full.loc["2. CASCAL beats the best query-answer router on weak-generator data",
-                    "evidence"].startswith("sim-weak: CASCAL")
-
-
-def test_claims_do_not_hold_or_are_inconclusive_when_the_data_say_so():
-    claims = claims_check(tidy(degrading_world(qa_drop=0.0, qo_drop=0.2)), "sim")
-    assert claims["verdict"].tolist() == ["does not hold", "does not hold"]
-    assert claims["estimate"].tolist() == pytest.approx([-0.2, 0.4 - 0.7])
-    wide = claims_check(tidy(degrading_world(qa_drop=0.02, qo_drop=0.0, half=0.2)), "sim")
-    assert wide["verdict"].iloc[0] == "inconclusive at our n"
-
-
-def test_filtering_claim_pairs_both_with_none():
-    rows = degrading_world(0.2, 0.0)
-    rows += [row(b, s, "kNN", 0.7 - 0.1 * i + 0.03, filter_="both")
-             for b in ("b1", "b2") for i, s in enumerate(GENERATORS)]
-    claims = claims_check(tidy(rows), "sim").set_index("claim")
-    third = claims.loc["3. filtering on self-consistency and spread helps"]
-    assert third["estimate"] == pytest.approx(0.03) and third["verdict"] == "holds"
-    assert third["evidence"].startswith("6 (benchmark, generator, router) pairs")
-
+# ----- concordance and costs -----
 
 def test_within_concordance_is_exact():
     perfect = [(np.array([3.0, 2.0, 1.0]), np.array([0.9, 0.8, 0.7]))] * 2
@@ -226,23 +171,7 @@ def test_within_concordance_is_exact():
     assert tau == -1.0 and p == 1.0
 
 
-def test_explains_claim_uses_the_generator_method_and_spread():
-    rows = degrading_world(0.2, 0.1)
-    diagnostics = pd.DataFrame(
-        [{"preset": "sim", "benchmark": b, "source": s, "method": m, "sc_rate": v}
-         for b in ("b1", "b2") for i, s in enumerate(GENERATORS)
-         for m, v in (("pool-majority", 0.1 * i), ("generator", 0.9 - 0.1 * i))]
-        + [{"preset": "sim", "benchmark": b, "source": s, "mean_spread": 0.1 * i}
-           for b in ("b1", "b2") for i, s in enumerate(GENERATORS)])
-    claims = claims_check(tidy(rows), "sim", diagnostics).set_index("claim")
-    sc = claims.loc["4. sc_rate explains generator quality"]
-    assert sc["estimate"] == 1.0 and sc["verdict"] == "holds"
-    assert "p = 0.028 (it cannot go below 1/36 = 0.028)" in sc["evidence"]
-    spread = claims.loc["4. mean_spread explains generator quality"]
-    assert spread["estimate"] == -1.0 and spread["verdict"] == "does not hold"
-
-
-def test_cost_points_table_and_the_claims_beyond_the_paper():
+def test_cost_points_and_table():
     rows = degrading_world(0.2, 0.0)
     for b in ("b1", "b2"):
         rows += [row(b, "real", "model:small", 0.55, cost=0.2, aiq=0.55),
@@ -264,29 +193,6 @@ def test_cost_points_table_and_the_claims_beyond_the_paper():
     assert costs.loc["model:small", ("real", "AIQ")] == "0.550 [0.543, 0.557]"  # two benchmarks: half-width 0.01 / sqrt(2)
     assert costs.loc["CASCAL", ("sim-weak", "cost")] == "0.300"
     assert "pool-vote" not in costs.index  # a vote has no top-1 curve
-    claims = claims_check(table, "sim").set_index("claim")
-    ds = claims.loc["5. Dawid-Skene correctness routes better than majority consensus "
-                    "(beyond the paper)"]
-    assert ds["estimate"] == pytest.approx(0.66 - 0.6) and ds["verdict"] == "holds"
-    area = claims.loc["6. CASCAL's accuracy-cost area beats the models alone (beyond the paper)"]
-    # against the best-single curve (0.57), not the best fixed model's own area (model:small 0.55)
-    assert area["estimate"] == pytest.approx(0.61 - 0.57) and area["verdict"] == "holds"
-    assert "zero router), AIQ 0.570" in area["evidence"]
-
-
-def test_a_run_without_generators_checks_the_beyond_claims_on_real_train_data():
-    rows = []
-    for b in ("b1", "b2"):
-        rows += [row(b, "real", "CASCAL", 0.60, cost=0.3, aiq=0.58),
-                 row(b, "real", "CASCAL[correctness=dawid-skene]", 0.57),
-                 row(b, "real", "best-single", 0.50, cost=0.2, aiq=0.52),
-                 row(b, "real", "kNN", 0.70)]
-    claims = claims_check(tidy(rows), "sim").set_index("claim")
-    assert [c[:2] for c in claims.index] == ["5.", "6."]  # 1-4 need generated data
-    ds = claims.iloc[0]
-    assert ds["estimate"] == pytest.approx(-0.03) and ds["verdict"] == "does not hold"
-    assert ds["evidence"].startswith("real: CASCAL-DS 0.570, CASCAL 0.600")
-    assert claims.iloc[1]["estimate"] == pytest.approx(0.06)
 
 
 # ----- notebook 07 -----
@@ -312,6 +218,14 @@ def test_notebook_07_writes_tidy_results_tables_figures_and_verdicts(tmp_path):
     write_diagnostics(pd.DataFrame({"benchmark": ["b1", "b1", "b1"], "source": GENERATORS,
                                     "sc_rate": [0.9, 0.8, 0.7]}),
                       results_dir, "03_self_consistency", "sim")
+    # the per-query runs of the claims: question i is right when i / 100 < the accuracy
+    queries = [{"benchmark": b, "pool": "sim-large", "train_source": s, "filter": f, "router": r,
+                "k": 1, "seed": seed, "qid": f"{b}{i}", "correct": i / 100 < a}
+               for b in ("b1", "b2") for seed in range(5) for i in range(100)
+               for s, f, r, a in [(s, "none", "kNN", 0.7 - 0.1 * j) for j, s in enumerate(GENERATORS)]
+               + [(s, "none", "CASCAL", 0.6) for s in GENERATORS]
+               + [(s, "both", "kNN", 0.52) for s in GENERATORS]]
+    write_named(pd.DataFrame(queries), results_dir, "per_query", "05_router_baselines", "sim")
     out = tmp_path / "07.ipynb"
     papermill.execute_notebook(
         str(ROOT / "notebooks" / "07_results.ipynb"), str(out), kernel_name="python3",
@@ -326,7 +240,10 @@ def test_notebook_07_writes_tidy_results_tables_figures_and_verdicts(tmp_path):
     assert tables == ["ablations_sim.md", "claims_sim.md", "cost_sim.md", "filtering_sim.md",
                       "main_sim_k1.md", "paper_seed_table.md"]  # no k=3 results: no k=3 table
     claims = pd.read_csv(results_dir / "tables" / "claims_sim.csv")
-    assert claims["verdict"].tolist()[:3] == ["holds", "holds", "does not hold"]
+    average = claims[claims["benchmark"] == "average"].set_index("claim")
+    assert average["verdict"].iloc[:3].tolist() == ["holds", "holds", "does not hold"]  # 1, 2, 3
+    assert average["estimate"].iloc[:3].tolist() == pytest.approx([0.2, 0.1, (-0.18 - 0.08 + 0.02) / 3])
+    assert (claims["seeds"] == 5).all()
     assert sorted(p.name for p in figures_dir.glob("*.png")) == [
         "07_cost_accuracy_sim.png", "07_diagnostics_vs_accuracy_sim.png",
         "07_generator_strength_sim.png", "07_generator_sweep_sim.png", "07_label_free_sim.png"]
@@ -355,19 +272,3 @@ def test_cost_points_keep_the_measured_policies_of_the_real_and_weakest_sources(
     assert points.loc[("pool-vote", "real", 1), "family"] == "reference"
     assert np.isnan(points.loc[("pool-vote", "real", 1), "aiq"])
     assert cost_points(tidy(rows), "cpu").empty
-
-
-def test_explains_claim_compares_generators_on_one_self_consistency_method():
-    # the weakest generator is not in the pool: no "generator" rate for it, so every generator
-    # is rated by the pool majority (here the reverse order of the generator method's)
-    rows = degrading_world(0.2, 0.1)
-    diagnostics = pd.DataFrame(
-        [{"preset": "sim", "benchmark": b, "source": s, "method": "pool-majority",
-          "sc_rate": 0.1 * i} for b in ("b1", "b2") for i, s in enumerate(GENERATORS)]
-        + [{"preset": "sim", "benchmark": b, "source": s, "method": "generator",
-            "sc_rate": 0.9 - 0.1 * i} for b in ("b1", "b2") for s, i in
-           zip(GENERATORS[:-1], range(2))])
-    sc = claims_check(tidy(rows), "sim", diagnostics).set_index("claim").loc[
-        "4. sc_rate explains generator quality"]
-    assert sc["estimate"] == -1.0 and sc["verdict"] == "does not hold"
-    assert sc["evidence"].endswith("; sc_rate by the pool-majority method")

@@ -2,7 +2,8 @@
 
 * references (:mod:`.references`): random, best single model, best model per subject, oracle;
 * query-answer (:mod:`.query_answer`, trained on correctness against the labels): kNN,
-  Avengers-style cluster router, per-model correctness classifier, and CASCAL-GT;
+  Avengers-style cluster router, per-model correctness classifier, and CASCAL-GT; LLMRank
+  (:mod:`.llmrank`), a neural ranker of the models per query;
 * query-only (:mod:`.query_only`, never reading a label): consensus kNN, Smoothie-style, and
   CASCAL (:mod:`.cascal`).
 
@@ -14,12 +15,14 @@ from __future__ import annotations
 
 from .base import Router, RoutingData, rank_scores, unit_norm
 from .cascal import CASCAL, CASCALGT, Centroid
+from .llmrank import LLMRankRouter
 from .query_answer import ClusterRouter, CorrectnessClassifierRouter, KNNRouter
 from .query_only import ConsensusKNNRouter, LabelFreeKNNRouter, SmoothieRouter
 from .references import BestPerSubjectRouter, BestSingleRouter, OracleRouter, RandomRouter
 
 __all__ = [
     "CASCAL", "CASCALGT", "BestPerSubjectRouter", "BestSingleRouter", "Centroid", "ClusterRouter",
-    "ConsensusKNNRouter", "CorrectnessClassifierRouter", "KNNRouter", "LabelFreeKNNRouter", "OracleRouter",
+    "ConsensusKNNRouter", "CorrectnessClassifierRouter", "KNNRouter", "LLMRankRouter", "LabelFreeKNNRouter",
+    "OracleRouter",
     "RandomRouter", "Router", "RoutingData", "SmoothieRouter", "rank_scores", "unit_norm",
 ]

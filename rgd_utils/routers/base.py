@@ -161,6 +161,22 @@ class RoutingData:
             qids=None if self.qids is None else self.qids[index],
         )
 
+    def select_models(self, models: Sequence[str]) -> RoutingData:
+        """The same queries with only ``models`` (in that order) as the pool.
+
+        Raises
+        ------
+        ValueError
+            When a name is not a model of these data.
+        """
+        unknown = [m for m in models if m not in self.models]
+        if unknown:
+            raise ValueError(f"{unknown} are not models of these data ({self.models})")
+        columns = [self.models.index(m) for m in models]
+        return RoutingData(list(models), self.embeddings, self.subjects,
+                           self.choices[:, columns], self.confidence[:, columns],
+                           labels=self.labels, qids=self.qids)
+
     def without_labels(self) -> RoutingData:
         """The same data with ``labels=None`` (what a query-only router may see)."""
         return RoutingData(self.models, self.embeddings, self.subjects, self.choices,

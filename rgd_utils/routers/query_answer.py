@@ -39,6 +39,9 @@ class NeighbourMeanRouter(Router):
         Number of nearest train queries.
     metric : str, default "cosine"
         Distance between query embeddings (any scikit-learn ``NearestNeighbors`` metric).
+    random_state : int, default 0
+        Seed of the ranking's tie-break between models of equal score (:meth:`Router.rank`,
+        and the evaluation's vote), the only randomness of these routers.
 
     Attributes
     ----------
@@ -49,9 +52,11 @@ class NeighbourMeanRouter(Router):
         Fitted on the train embeddings.
     """
 
-    def __init__(self, n_neighbors: int = 10, metric: str = "cosine") -> None:
+    def __init__(self, n_neighbors: int = 10, metric: str = "cosine",
+                 random_state: int = 0) -> None:
         self.n_neighbors = n_neighbors
         self.metric = metric
+        self.random_state = random_state
 
     def _targets(self, train: RoutingData) -> np.ndarray:  # pragma: no cover - abstract
         """``(n_train, m)`` per-query targets, higher is better."""
@@ -84,6 +89,7 @@ class KNNRouter(NeighbourMeanRouter):
     ----------
     n_neighbors : int, default 10
     metric : str, default "cosine"
+    random_state : int, default 0
         See :class:`NeighbourMeanRouter`.
     """
 

@@ -31,9 +31,12 @@ class ConsensusKNNRouter(NeighbourMeanRouter):
     ----------
     n_neighbors : int, default 10
     metric : str, default "cosine"
+    random_state : int, default 0
         See :class:`~rgd_utils.routers.query_answer.NeighbourMeanRouter`.
     version : {"softmax", "sum"}, default "softmax"
         Consensus version (the authors' code, or the paper's figure).
+    random_state : int, default 0
+        Seed of the tie-break (see the base class).
 
     Attributes
     ----------
@@ -46,8 +49,8 @@ class ConsensusKNNRouter(NeighbourMeanRouter):
     uses_labels = False
 
     def __init__(self, n_neighbors: int = 10, metric: str = "cosine",
-                 version: str = "softmax") -> None:
-        super().__init__(n_neighbors=n_neighbors, metric=metric)
+                 version: str = "softmax", random_state: int = 0) -> None:
+        super().__init__(n_neighbors=n_neighbors, metric=metric, random_state=random_state)
         self.version = version
 
     def fit(self, train: RoutingData) -> ConsensusKNNRouter:
@@ -134,6 +137,7 @@ class SmoothieRouter(NeighbourMeanRouter):
     ----------
     n_neighbors : int, default 10
     metric : str, default "cosine"
+    random_state : int, default 0
         See :class:`~rgd_utils.routers.query_answer.NeighbourMeanRouter`.
 
     Attributes
@@ -162,6 +166,7 @@ class LabelFreeKNNRouter(NeighbourMeanRouter):
         A name of :data:`rgd_utils.label_free.ESTIMATORS`.
     n_neighbors : int, default 10
     metric : str, default "cosine"
+    random_state : int, default 0
         See :class:`~rgd_utils.routers.query_answer.NeighbourMeanRouter`.
 
     Attributes
@@ -173,8 +178,8 @@ class LabelFreeKNNRouter(NeighbourMeanRouter):
     uses_labels = False
 
     def __init__(self, estimator: str = "dawid-skene", n_neighbors: int = 10,
-                 metric: str = "cosine") -> None:
-        super().__init__(n_neighbors=n_neighbors, metric=metric)
+                 metric: str = "cosine", random_state: int = 0) -> None:
+        super().__init__(n_neighbors=n_neighbors, metric=metric, random_state=random_state)
         self.estimator = estimator
 
     def fit(self, train: RoutingData) -> LabelFreeKNNRouter:

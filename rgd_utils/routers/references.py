@@ -84,6 +84,11 @@ class BestPerSubjectRouter(Router):
     A subject without train queries falls back to the overall train accuracy. Ties go to the
     seeded random tie-break of :meth:`Router.rank`.
 
+    Parameters
+    ----------
+    random_state : int, default 0
+        Seed of that tie-break.
+
     Attributes
     ----------
     models_ : list of str
@@ -92,6 +97,9 @@ class BestPerSubjectRouter(Router):
     overall_ : array of shape (m,)
         Train accuracy over all subjects.
     """
+
+    def __init__(self, random_state: int = 0) -> None:
+        self.random_state = random_state
 
     def fit(self, train: RoutingData) -> BestPerSubjectRouter:
         """Compute per-subject and overall train accuracies; return ``self``."""
