@@ -52,6 +52,7 @@ from .routers import (
     CASCALGT,
     BestPerSubjectRouter,
     BestSingleRouter,
+    BlocVoteRouter,
     ClusterRouter,
     ConsensusKNNRouter,
     CorrectnessClassifierRouter,
@@ -78,7 +79,7 @@ FAMILIES: dict[str, str] = {
     "kNN": "query-answer", "Avengers-cluster": "query-answer",
     "classifier-logistic": "query-answer", "CASCAL-GT": "query-answer",
     "consensus-kNN": "query-only", "Smoothie-Train": "query-only", "CASCAL": "query-only",
-    "DS-kNN": "query-only",
+    "DS-kNN": "query-only", "bloc-vote": BlocVoteRouter.family,
     "random": "reference", "best-single": "reference", "pool-vote": "reference",
     "best-per-subject": "reference", "oracle": "reference",
 }
@@ -162,7 +163,7 @@ def capped_clusters(n_queries: int, n_clusters: int = 64, min_per_cluster: int =
 def baseline_routers(seed: int = 0) -> RouterSet:
     """The routers of notebook 05: query-answer (kNN, Avengers-style clusters, logistic
     correctness classifier, CASCAL-GT) then query-only (consensus kNN, Smoothie-Train, Dawid–Skene
-    kNN, CASCAL),
+    kNN, the bloc-aware vote, CASCAL),
     with default parameters and ``random_state=seed`` where they have one.
 
     Returns
@@ -180,6 +181,7 @@ def baseline_routers(seed: int = 0) -> RouterSet:
             "consensus-kNN": ConsensusKNNRouter(),
             "Smoothie-Train": SmoothieRouter(),
             "DS-kNN": LabelFreeKNNRouter("dawid-skene"),
+            "bloc-vote": BlocVoteRouter(),
             "CASCAL": CASCAL(random_state=seed),
         }
     return build

@@ -3,8 +3,8 @@
 * references (:mod:`.references`): random, best single model, best model per subject, oracle;
 * query-answer (:mod:`.query_answer`, trained on correctness against the labels): kNN,
   Avengers-style cluster router, per-model correctness classifier, and CASCAL-GT;
-* query-only (:mod:`.query_only`, never reading a label): consensus kNN, Smoothie-style, and
-  CASCAL (:mod:`.cascal`).
+* query-only (:mod:`.query_only`, never reading a label): consensus kNN, Smoothie-style,
+  CASCAL (:mod:`.cascal`), and the bloc-aware vote router (:mod:`.bloc`).
 
 The whole-pool majority vote is not a ranking; it is
 :func:`rgd_utils.evaluation.pool_vote_accuracy`.
@@ -13,13 +13,14 @@ The whole-pool majority vote is not a ranking; it is
 from __future__ import annotations
 
 from .base import Router, RoutingData, rank_scores, unit_norm
+from .bloc import BlocVoteRouter
 from .cascal import CASCAL, CASCALGT, Centroid
 from .query_answer import ClusterRouter, CorrectnessClassifierRouter, KNNRouter
 from .query_only import ConsensusKNNRouter, LabelFreeKNNRouter, SmoothieRouter
 from .references import BestPerSubjectRouter, BestSingleRouter, OracleRouter, RandomRouter
 
 __all__ = [
-    "CASCAL", "CASCALGT", "BestPerSubjectRouter", "BestSingleRouter", "Centroid", "ClusterRouter",
+    "CASCAL", "CASCALGT", "BestPerSubjectRouter", "BlocVoteRouter", "BestSingleRouter", "Centroid", "ClusterRouter",
     "ConsensusKNNRouter", "CorrectnessClassifierRouter", "KNNRouter", "LabelFreeKNNRouter", "OracleRouter",
     "RandomRouter", "Router", "RoutingData", "SmoothieRouter", "rank_scores", "unit_norm",
 ]
