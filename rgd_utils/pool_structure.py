@@ -7,7 +7,8 @@ chance is the product of their skills: with ``K`` options,
 ``(A_ij - 1/K) / (1 - 1/K) = s_i · s_j`` where ``s = (K·p - 1) / (K - 1)`` is a model's accuracy
 ``p`` rescaled so that chance is 0 (the rank-one structure of the spectral meta-learner, Parisi
 et al., 2014). Models that agree well above ``s_i · s_j`` are not independent: they form a
-**bloc**, found as the partition of the pool that the one-coin model fits best between blocs. Everything here reads answers only, never labels.
+**bloc**, found as the partition of the pool that the one-coin model fits best between blocs.
+Everything here reads answers only, never labels.
 """
 
 from __future__ import annotations
@@ -157,6 +158,7 @@ def find_blocs(agreement: np.ndarray, threshold: float = 0.15) -> np.ndarray:
         merges = [np.where(blocs == b, a, blocs) for a in np.unique(blocs) for b in np.unique(blocs)
                   if a < b]
         best = min(merges, key=lambda c: bloc_fit(agreement, c, threshold), default=None)
-        if best is None or bloc_fit(agreement, best, threshold) >= bloc_fit(agreement, blocs, threshold):
+        current = bloc_fit(agreement, blocs, threshold)
+        if best is None or bloc_fit(agreement, best, threshold) >= current:
             return labels([list(np.flatnonzero(blocs == b)) for b in np.unique(blocs)])
         blocs = best

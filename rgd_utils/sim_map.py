@@ -42,7 +42,13 @@ import pandas as pd
 
 from .config import find_root
 from .consensus import RobustZ
-from .evaluation import best_single, bootstrap_difference, bootstrap_interval, pool_vote_correct, routed_correct
+from .evaluation import (
+    best_single,
+    bootstrap_difference,
+    bootstrap_interval,
+    pool_vote_correct,
+    routed_correct,
+)
 from .experiments import router_family
 from .routers import (
     CASCAL,
@@ -52,6 +58,7 @@ from .routers import (
     CorrectnessClassifierRouter,
     KNNRouter,
     LabelFreeKNNRouter,
+    Router,
     RoutingData,
 )
 from .simulate import SIM_BENCHMARKS, SIM_POOLS, SimConfig, SimGenerator, with_confidence_auroc
@@ -130,7 +137,7 @@ def map_config(knobs: Knobs, n_real: int = 5000, n_generated: int = 3000,
     return with_confidence_auroc(config, knobs.auroc)
 
 
-def map_routers(seed: int = 0) -> dict[str, object]:
+def map_routers(seed: int = 0) -> dict[str, Router]:
     """The routers of a map cell (query-answer ones first)."""
     return {
         "kNN": KNNRouter(),
@@ -269,7 +276,8 @@ def paper_claims(seed: int = 0, n_real: int = 20000, n_generated: int = 5000) ->
             rows.append((f"{router} beats the best single model ({label} generator's data)",
                          run[router], run["best-single"],
                          f"{router} {run[router].mean():.3f}, best single "
-                         f"{run['best-single'].mean():.3f}, pool vote {run['pool-vote'].mean():.3f}"))
+                         f"{run['best-single'].mean():.3f}, pool vote "
+                         f"{run['pool-vote'].mean():.3f}"))
     out = []
     for claim, a, b, evidence in rows:
         estimate, low, high = bootstrap_difference(a, b, random_state=seed)
@@ -374,7 +382,8 @@ def real_pool_rows(table: pd.DataFrame, results: pd.DataFrame,
                 "train_source": real["train_source"], "measured_winner": real["winner"],
                 "measured_cascal_minus_best_single": real["cascal_minus_best_single"],
                 "winner_agrees": real["winner"] == cell["winner"],
-                "sign_agrees": np.sign(real["cascal_minus_best_single"]) == np.sign(cascal["vs_best_single"]),
+                "sign_agrees": (np.sign(real["cascal_minus_best_single"])
+                                == np.sign(cascal["vs_best_single"])),
             })
     return pd.DataFrame(rows)
 
@@ -451,6 +460,13 @@ SLICES = (
 )
 
 
+#: Line styles of the references in the sweep figure.
+REFERENCE_LINES: dict[str, dict[str, object]] = {
+    "best-single": {"color": "black", "linestyle": "--", "linewidth": 2},
+    "pool-vote": {"color": "grey", "linestyle": ":", "linewidth": 2},
+}
+
+
 def sweep_figure(table: pd.DataFrame, real: pd.DataFrame):
     """Each router's accuracy along one knob at a time (paper-like elsewhere), coloured by
     family, with the best single model (dashed) and the pool vote (dotted) as lines and the
@@ -474,13 +490,14 @@ def sweep_figure(table: pd.DataFrame, real: pd.DataFrame):
             rows = rows[np.isclose(rows[column], value)]
         for router in [*routers, "best-single", "pool-vote"]:
             line = rows[rows["router"] == router].sort_values(x)
-            kwargs = ({"color": "black", "linestyle": "--", "linewidth": 2} if router == "best-single"
-                      else {"color": "grey", "linestyle": ":", "linewidth": 2} if router == "pool-vote"
-                      else {"color": styles[router], "marker": "o",
-                            "linewidth": 2.5 if router in ("CASCAL", "bloc-vote") else 1.5})
-            ax.plot(line[x], line["accuracy"], label=f"{router} ({router_family(router)})", **kwargs)
-            if router not in ("best-single", "pool-vote"):
-                ax.fill_between(line[x], line["low"], line["high"], color=kwargs["color"], alpha=0.1)
+            kwargs = REFERENCE_LINES.get(router, {
+                "color": styles.get(router), "marker": "o",
+                "linewidth": 2.5 if router in ("CASCAL", "bloc-vote") else 1.5})
+            ax.plot(line[x], line["accuracy"], label=f"{router} ({router_family(router)})",
+                    **kwargs)
+            if router not in REFERENCE_LINES:
+                ax.fill_between(line[x], line["low"], line["high"], color=kwargs["color"],
+                                alpha=0.1)
         for _, pool in pools.iterrows():
             value = pool[f"measured_{knob}"]
             ax.axvline(value, color="black", linewidth=0.8)
@@ -551,8 +568,8 @@ def real_bloc_vote(preset: str, seed: int = 0, data_dir: str | Path = "data") ->
     Returns
     -------
     pandas.DataFrame
-        One row per train source the pool answered: ``bloc_vote, cascal, best_single`` (accuracies over the pooled
-        test queries) and the paired differences ``vs_best_single`` and ``vs_cascal`` with their
+        One row per train source the pool answered: ``bloc_vote, cascal, best_single``
+        (accuracies over the pooled test queries) and the paired differences ``vs_best_single`` and ``vs_cascal`` with their
         95% intervals (``*_low``, ``*_high``).
     """
     from .study import load_study
@@ -566,7 +583,8 @@ def real_bloc_vote(preset: str, seed: int = 0, data_dir: str | Path = "data") ->
             real = study.routing_data(study.train_questions("real", benchmark))
             train = study.routing_data(study.train_questions(source, benchmark))
             test = study.routing_data(study.test_questions(benchmark))
-            for name, router in (("bloc-vote", BlocVoteRouter()), ("CASCAL", CASCAL(random_state=seed))):
+            routers = (("bloc-vote", BlocVoteRouter()), ("CASCAL", CASCAL(random_state=seed)))
+            for name, router in routers:
                 router.fit(train.without_labels())
                 scaler = getattr(router, "scaler_", None) or RobustZ().fit(train.confidence)
                 found[name].append(routed_correct(router.scores(test), test, 1, scaler, seed))
@@ -576,7 +594,8 @@ def real_bloc_vote(preset: str, seed: int = 0, data_dir: str | Path = "data") ->
                "n": pooled["bloc-vote"].size, "bloc_vote": pooled["bloc-vote"].mean(),
                "cascal": pooled["CASCAL"].mean(), "best_single": pooled["best-single"].mean()}
         for other, key in (("best-single", "vs_best_single"), ("CASCAL", "vs_cascal")):
-            diff, low, high = bootstrap_difference(pooled["bloc-vote"], pooled[other], random_state=seed)
+            diff, low, high = bootstrap_difference(pooled["bloc-vote"], pooled[other],
+                                                   random_state=seed)
             row.update({key: diff, f"{key}_low": low, f"{key}_high": high})
         rows.append(row)
     return pd.DataFrame(rows)

@@ -45,3 +45,10 @@ def test_a_copying_pair_is_found_as_a_bloc() -> None:
     choices = one_coin(5000, [0.8, 0.6, 0.6, 0.5, 0.5, 0.45], copies={4: 3})
     blocs = find_blocs(agreement_beyond_chance(choices, 4))
     assert blocs.tolist() == [0, 1, 2, 3, 3, 4]
+
+
+def test_a_large_pool_merges_greedily_to_the_same_blocs() -> None:
+    accuracy = [0.8, 0.7, 0.65, 0.6, 0.6, 0.55, 0.5, 0.5, 0.45]  # 9 models: past MAX_EXHAUSTIVE
+    choices = one_coin(5000, accuracy, copies={2: 1, 8: 7})
+    blocs = find_blocs(agreement_beyond_chance(choices, 4))
+    assert blocs.tolist() == [0, 1, 1, 2, 3, 4, 5, 6, 6]
