@@ -388,6 +388,46 @@ def real_pool_rows(table: pd.DataFrame, results: pd.DataFrame,
     return pd.DataFrame(rows)
 
 
+def real_bloc_vote(preset: str, seed: int = 0, data_dir: str | Path = "data") -> pd.DataFrame:
+    """The bloc-aware vote router on a real pool, beside CASCAL and the best single model, with
+    paired bootstrap intervals over the test queries of every benchmark (pooled).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per train source the pool answered: ``bloc_vote, cascal, best_single``
+        (accuracies over the pooled test queries) and the paired differences ``vs_best_single`` and ``vs_cascal`` with their
+        95% intervals (``*_low``, ``*_high``).
+    """
+    from .study import load_study
+
+    study = load_study(preset, data_dir=data_dir)
+    answered = set(study.responses["source"])
+    rows = []
+    for source in [s for s in study.sources if s in answered]:
+        found: dict[str, list[np.ndarray]] = {"bloc-vote": [], "CASCAL": [], "best-single": []}
+        for benchmark in study.preset.study_benchmarks:
+            real = study.routing_data(study.train_questions("real", benchmark))
+            train = study.routing_data(study.train_questions(source, benchmark))
+            test = study.routing_data(study.test_questions(benchmark))
+            routers = (("bloc-vote", BlocVoteRouter()), ("CASCAL", CASCAL(random_state=seed)))
+            for name, router in routers:
+                router.fit(train.without_labels())
+                scaler = getattr(router, "scaler_", None) or RobustZ().fit(train.confidence)
+                found[name].append(routed_correct(router.scores(test), test, 1, scaler, seed))
+            found["best-single"].append(test.correct()[:, best_single(real, test)[0]])
+        pooled = {name: np.concatenate(values) for name, values in found.items()}
+        row = {"pool": REAL_POOLS[preset], "preset": preset, "train_source": source,
+               "n": pooled["bloc-vote"].size, "bloc_vote": pooled["bloc-vote"].mean(),
+               "cascal": pooled["CASCAL"].mean(), "best_single": pooled["best-single"].mean()}
+        for other, key in (("best-single", "vs_best_single"), ("CASCAL", "vs_cascal")):
+            diff, low, high = bootstrap_difference(pooled["bloc-vote"], pooled[other],
+                                                   random_state=seed)
+            row.update({key: diff, f"{key}_low": low, f"{key}_high": high})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 # --- figures ------------------------------------------------------------------------------------
 
 def _palette() -> dict[str, object]:
@@ -559,43 +599,3 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
-
-
-def real_bloc_vote(preset: str, seed: int = 0, data_dir: str | Path = "data") -> pd.DataFrame:
-    """The bloc-aware vote router on a real pool, beside CASCAL and the best single model, with
-    paired bootstrap intervals over the test queries of every benchmark (pooled).
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per train source the pool answered: ``bloc_vote, cascal, best_single``
-        (accuracies over the pooled test queries) and the paired differences ``vs_best_single`` and ``vs_cascal`` with their
-        95% intervals (``*_low``, ``*_high``).
-    """
-    from .study import load_study
-
-    study = load_study(preset, data_dir=data_dir)
-    answered = set(study.responses["source"])
-    rows = []
-    for source in [s for s in study.sources if s in answered]:
-        found: dict[str, list[np.ndarray]] = {"bloc-vote": [], "CASCAL": [], "best-single": []}
-        for benchmark in study.preset.study_benchmarks:
-            real = study.routing_data(study.train_questions("real", benchmark))
-            train = study.routing_data(study.train_questions(source, benchmark))
-            test = study.routing_data(study.test_questions(benchmark))
-            routers = (("bloc-vote", BlocVoteRouter()), ("CASCAL", CASCAL(random_state=seed)))
-            for name, router in routers:
-                router.fit(train.without_labels())
-                scaler = getattr(router, "scaler_", None) or RobustZ().fit(train.confidence)
-                found[name].append(routed_correct(router.scores(test), test, 1, scaler, seed))
-            found["best-single"].append(test.correct()[:, best_single(real, test)[0]])
-        pooled = {name: np.concatenate(values) for name, values in found.items()}
-        row = {"pool": REAL_POOLS[preset], "preset": preset, "train_source": source,
-               "n": pooled["bloc-vote"].size, "bloc_vote": pooled["bloc-vote"].mean(),
-               "cascal": pooled["CASCAL"].mean(), "best_single": pooled["best-single"].mean()}
-        for other, key in (("best-single", "vs_best_single"), ("CASCAL", "vs_cascal")):
-            diff, low, high = bootstrap_difference(pooled["bloc-vote"], pooled[other],
-                                                   random_state=seed)
-            row.update({key: diff, f"{key}_low": low, f"{key}_high": high})
-        rows.append(row)
-    return pd.DataFrame(rows)
