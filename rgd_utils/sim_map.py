@@ -24,7 +24,7 @@ Paper-like point (:data:`PAPER_LIKE`): six models of six different families, so 
 calibration chosen so that routing has room (the paper reports CASCAL above its single-model
 and query-answer baselines) [OURS].
 
-Run ``python -m rgd_utils.sim_map`` (about half an hour on two cores); it writes
+Run ``python -m rgd_utils.sim_map`` (about 5 minutes on two cores); it writes
 ``figures/sim_map_*.png|pdf`` and ``results/tables/sim_map*.csv`` (the grids; the real pools'
 placement; claims 1 and 2; the bloc-aware router on the real pools).
 """
