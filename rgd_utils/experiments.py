@@ -59,6 +59,7 @@ from .routers import (
     CASCALGT,
     BestPerSubjectRouter,
     BestSingleRouter,
+    BlocVoteRouter,
     ClusterRouter,
     ConsensusKNNRouter,
     CorrectnessClassifierRouter,
@@ -91,7 +92,7 @@ FAMILIES: dict[str, str] = {
     "kNN": "query-answer", "Avengers-cluster": "query-answer",
     "classifier-logistic": "query-answer", "CASCAL-GT": "query-answer", "LLMRank": "query-answer",
     "consensus-kNN": "query-only", "Smoothie-Train": "query-only", "CASCAL": "query-only",
-    "DS-kNN": "query-only",
+    "DS-kNN": "query-only", "bloc-vote": BlocVoteRouter.family,
     "random": "reference", "best-single": "reference", "pool-vote": "reference",
     "best-per-subject": "reference", "oracle": "reference",
 }
@@ -175,8 +176,8 @@ def capped_clusters(n_queries: int, n_clusters: int = 64, min_per_cluster: int =
 def baseline_routers(seed: int = 0) -> RouterSet:
     """The routers of notebook 05: query-answer (kNN, Avengers-style clusters, logistic
     correctness classifier, CASCAL-GT, LLMRank) then query-only (consensus kNN, Smoothie-Train,
-    Dawid–Skene kNN, CASCAL), with default parameters and ``random_state=seed`` (every one has
-    randomness: at least the rank tie-break).
+    Dawid–Skene kNN, the bloc-aware vote, CASCAL), with default parameters and
+    ``random_state=seed`` (every one has randomness: at least the rank tie-break).
 
     Returns
     -------
@@ -194,6 +195,7 @@ def baseline_routers(seed: int = 0) -> RouterSet:
             "consensus-kNN": ConsensusKNNRouter(random_state=seed),
             "Smoothie-Train": SmoothieRouter(random_state=seed),
             "DS-kNN": LabelFreeKNNRouter("dawid-skene", random_state=seed),
+            "bloc-vote": BlocVoteRouter(),
             "CASCAL": CASCAL(random_state=seed),
         }
     return build

@@ -19,22 +19,35 @@ Generative model [OURS] (PAPER.md §1 gives the scale; the mechanics are ours):
   correctness), a true letter among A-D and an attractive distractor. Model ``m`` is right with
   probability ``sigmoid(θ[c(q), m] - b_q)``; a wrong answer is the attractive distractor with
   probability ``distractor_pull``, else a uniformly drawn wrong letter (so wrong answers cluster,
-  and the pool majority is informative but not always right).
+  and the pool majority is informative but not always right). Two independent models that are
+  both wrong then pick the same letter with probability ``1/3 + 2/3 · distractor_pull²``: their
+  chance-corrected wrong-answer agreement is ``distractor_pull²``.
+* **Blocs.** The first ``bloc_size`` models of each pool share a base (as fine-tunes of one
+  model do): their per-cluster skill deviations share a common part (weight ``bloc_correlation``
+  of the variance), their abilities sit ``bloc_gap`` below the others', and on a share
+  ``bloc_correlation`` of the questions the whole bloc answers from one shared draw (one uniform
+  number decides each member's correctness against its own skill, one wrong letter is shared), so
+  that the bloc errs together and picks the same wrong answers: a correlated majority when the
+  bloc is most of the pool.
 * **Generators.** A generator's items follow the same clusters, with difficulty spread
   ``difficulty_spread`` around the benchmark's (wider: more items that the whole pool gets right
   or wrong, so less spread). Its label is wrong with probability ``label_noise`` (then drawn like
   a model's wrong answer), so its self-consistency against the truth is ``1 - label_noise``.
 * **Confidence.** A log-probability-like negative number, ``-exp(log(base) + model scale +
   noise)``, with ``base`` = ``confidence_right`` or ``confidence_wrong``: higher when the model is
-  right, with noise and a per-model scale (which is why the study z-scores it per model).
+  right, with noise and a per-model scale (which is why the study z-scores it per model). Within a
+  model, a right answer is more confident than a wrong one with probability
+  ``Φ(log(confidence_wrong / confidence_right) / (confidence_noise · √2))``
+  (:attr:`SimConfig.confidence_auroc`; :func:`with_confidence_auroc` sets it).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
 from .benchmarks.schema import LETTERS, QUESTION_COLUMNS
 from .generation.validate import generated_qid
@@ -143,7 +156,9 @@ SIM_POOLS: tuple[SimPool, ...] = (SimPool("large", 6, 1.0), SimPool("small", 6, 
 
 @dataclass(frozen=True)
 class SimConfig:
-    """The knobs of the simulated world (defaults: the paper's scale).
+    """The knobs of the simulated world (defaults: the paper's scale, and the consensus-routing
+    map's paper-like point, :data:`rgd_utils.sim_map.PAPER_LIKE`: strong niches, independent
+    models, confidence AUROC 0.75).
 
     Attributes
     ----------
@@ -179,6 +194,13 @@ class SimConfig:
         Typical minus-confidence (mean token negative log-probability) of right and wrong answers.
     confidence_noise : float
         Log-normal noise of the confidence; per-model scales have the same spread.
+    bloc_size : int
+        Models of each pool (its first ones) that share a base; 1: no bloc.
+    bloc_correlation : float
+        In [0, 1]: share of the questions a bloc answers from one shared draw, and share of its
+        members' niche variance that is common (module docstring).
+    bloc_gap : float
+        Logit ability of the bloc's members below their pool's mean.
     """
 
     scale: float = 1.0
@@ -192,18 +214,51 @@ class SimConfig:
     subject_spread: float = 0.7
     cluster_noise: float = 1.2
     ability_sd: float = 0.3
-    niche_sd: float = 0.4
-    niche_margin: float = 0.4
+    niche_sd: float = 2.0
+    niche_margin: float = 1.0
     real_difficulty_spread: float = 1.2
     distractor_pull: float = 0.5
     confidence_right: float = 0.15
-    confidence_wrong: float = 0.4
+    confidence_wrong: float = 0.22
     confidence_noise: float = 0.4
+    bloc_size: int = 1
+    bloc_correlation: float = 0.0
+    bloc_gap: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.bloc_size <= min(pool.n_models for pool in self.pools):
+            raise ValueError(f"bloc_size must be between 1 and the smallest pool's size, got "
+                             f"{self.bloc_size}")
+        if not 0.0 <= self.bloc_correlation <= 1.0:
+            raise ValueError(f"bloc_correlation must be in [0, 1], got {self.bloc_correlation}")
 
     @property
     def models(self) -> tuple[str, ...]:
         """Every pool's expert names, pool by pool."""
         return tuple(m for pool in self.pools for m in pool.models)
+
+    @property
+    def bloc_columns(self) -> list[np.ndarray]:
+        """Each pool's bloc as column indices into :attr:`models` (empty list: no bloc)."""
+        if self.bloc_size < 2:
+            return []
+        starts = np.cumsum([0] + [pool.n_models for pool in self.pools[:-1]])
+        return [start + np.arange(self.bloc_size) for start in starts]
+
+    @property
+    def confidence_auroc(self) -> float:
+        """Within-model probability that a right answer is more confident than a wrong one."""
+        gap = np.log(self.confidence_wrong / self.confidence_right)
+        return float(norm.cdf(gap / (self.confidence_noise * np.sqrt(2))))
+
+
+def with_confidence_auroc(config: SimConfig, auroc: float) -> SimConfig:
+    """``config`` with ``confidence_wrong`` set so that :attr:`SimConfig.confidence_auroc` is
+    ``auroc`` (0.5: confidence says nothing about correctness)."""
+    if not 0.0 < auroc < 1.0:
+        raise ValueError(f"auroc must be in (0, 1), got {auroc}")
+    gap = norm.ppf(auroc) * config.confidence_noise * np.sqrt(2)
+    return replace(config, confidence_wrong=float(config.confidence_right * np.exp(gap)))
 
 
 @dataclass(frozen=True, eq=False)
@@ -303,9 +358,16 @@ def _draw_skills(config: SimConfig, clusters: _Clusters, rng: np.random.Generato
     cluster."""
     n_clusters = len(clusters.names)
     columns, best, start = [], {}, 0
+    rho = config.bloc_correlation
     for pool in config.pools:
         ability = pool.ability + config.ability_sd * rng.normal(size=pool.n_models)
-        theta = ability + config.niche_sd * rng.normal(size=(n_clusters, pool.n_models))
+        deviation = rng.normal(size=(n_clusters, pool.n_models))
+        if config.bloc_size > 1:
+            bloc = slice(0, config.bloc_size)
+            shared = rng.normal(size=(n_clusters, 1))
+            deviation[:, bloc] = np.sqrt(rho) * shared + np.sqrt(1 - rho) * deviation[:, bloc]
+            ability[bloc] -= config.bloc_gap
+        theta = ability + config.niche_sd * deviation
         leader = np.empty(n_clusters, dtype=int)
         for b in range(len(config.benchmarks)):
             mine = np.flatnonzero(clusters.benchmark == b)
@@ -434,8 +496,13 @@ def _draw_responses(config: SimConfig, questions: pd.DataFrame, facts: dict[str,
                     theta: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
     """Every model's answer to every question, model by model (responses schema)."""
     n, m = len(questions), theta.shape[1]
-    right = rng.random((n, m)) < _sigmoid(theta[facts["cluster"]] - facts["difficulty"][:, None])
+    uniform = rng.random((n, m))
     offset = _wrong_offset(np.repeat(facts["distractor"][:, None], m, axis=1), config.distractor_pull, rng)
+    for bloc in config.bloc_columns:  # shared draws: the bloc errs together, alike
+        coupled = rng.random(n) < config.bloc_correlation
+        uniform[np.ix_(coupled, bloc)] = rng.random(coupled.sum())[:, None]
+        offset[np.ix_(coupled, bloc)] = offset[coupled, bloc[0]][:, None]
+    right = uniform < _sigmoid(theta[facts["cluster"]] - facts["difficulty"][:, None])
     choice = (facts["true"][:, None] + np.where(right, 0, offset)) % N_OPTIONS
     scale = config.confidence_noise * rng.normal(size=m)
     base = np.log(np.where(right, config.confidence_right, config.confidence_wrong))

@@ -15,6 +15,7 @@ from rgd_utils.routers.query_answer import (
     CorrectnessClassifierRouter,
     KNNRouter,
 )
+from rgd_utils.routers.bloc import BlocVoteRouter
 from rgd_utils.routers.query_only import ConsensusKNNRouter, SmoothieRouter, triplet_errors
 from rgd_utils.routers.references import (
     BestPerSubjectRouter,
@@ -166,7 +167,8 @@ def test_classifier_router_gives_constant_scores_to_always_right_or_wrong_models
 
 # --- query-only routers -----------------------------------------------------------------------
 
-@pytest.mark.parametrize("router_class", [ConsensusKNNRouter, SmoothieRouter, RandomRouter])
+@pytest.mark.parametrize("router_class", [ConsensusKNNRouter, SmoothieRouter, RandomRouter,
+                                          BlocVoteRouter])
 def test_query_only_routers_never_read_labels(router_class):
     assert router_class.uses_labels is False
     shuffled = RoutingData(TRAIN.models, TRAIN.embeddings, TRAIN.subjects, TRAIN.choices,

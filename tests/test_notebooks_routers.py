@@ -331,7 +331,7 @@ def sim_runs(tmp_path_factory) -> dict[str, tuple[str, pd.DataFrame]]:
 BENCHMARKS = {"sim_mmlu_pro", "sim_supergpqa", "sim_medmcqa", "sim_bbeh"}
 SOURCES = {"real", "sim-strong", "sim-medium", "sim-weak"}
 ROUTERS = {"kNN", "Avengers-cluster", "classifier-logistic", "CASCAL-GT", "LLMRank",
-           "consensus-kNN", "Smoothie-Train", "DS-kNN", "CASCAL"}
+           "consensus-kNN", "Smoothie-Train", "DS-kNN", "bloc-vote", "CASCAL"}
 
 
 @pytest.mark.slow

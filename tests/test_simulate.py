@@ -119,7 +119,7 @@ def test_the_planted_best_model_leads_its_clusters(medium) -> None:
 
 
 def test_with_a_wide_margin_the_planted_best_wins_every_cluster() -> None:
-    world = simulate_world(SimConfig(scale=0.2, generators=(), niche_margin=1.5))
+    world = simulate_world(SimConfig(scale=0.2, generators=(), niche_sd=0.4, niche_margin=1.5))
     right = _wide(world, "correct", world.questions, LARGE_POOL).astype(bool)
     accuracy = right.groupby(world.truth["cluster"].to_numpy()).mean()
     planted = world.truth.groupby("cluster")["best_large"].first().loc[accuracy.index]

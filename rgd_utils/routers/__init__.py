@@ -4,8 +4,8 @@
 * query-answer (:mod:`.query_answer`, trained on correctness against the labels): kNN,
   Avengers-style cluster router, per-model correctness classifier, and CASCAL-GT; LLMRank
   (:mod:`.llmrank`), a neural ranker of the models per query;
-* query-only (:mod:`.query_only`, never reading a label): consensus kNN, Smoothie-style, and
-  CASCAL (:mod:`.cascal`).
+* query-only (:mod:`.query_only`, never reading a label): consensus kNN, Smoothie-style,
+  CASCAL (:mod:`.cascal`), and the bloc-aware vote router (:mod:`.bloc`).
 
 The whole-pool majority vote is not a ranking; it is
 :func:`rgd_utils.evaluation.pool_vote_accuracy`.
@@ -14,6 +14,7 @@ The whole-pool majority vote is not a ranking; it is
 from __future__ import annotations
 
 from .base import Router, RoutingData, rank_scores, unit_norm
+from .bloc import BlocVoteRouter
 from .cascal import CASCAL, CASCALGT, Centroid
 from .llmrank import LLMRankRouter
 from .query_answer import ClusterRouter, CorrectnessClassifierRouter, KNNRouter
@@ -21,8 +22,8 @@ from .query_only import ConsensusKNNRouter, LabelFreeKNNRouter, SmoothieRouter
 from .references import BestPerSubjectRouter, BestSingleRouter, OracleRouter, RandomRouter
 
 __all__ = [
-    "CASCAL", "CASCALGT", "BestPerSubjectRouter", "BestSingleRouter", "Centroid", "ClusterRouter",
-    "ConsensusKNNRouter", "CorrectnessClassifierRouter", "KNNRouter", "LLMRankRouter", "LabelFreeKNNRouter",
-    "OracleRouter",
+    "CASCAL", "CASCALGT", "BestPerSubjectRouter", "BlocVoteRouter", "BestSingleRouter", "Centroid",
+    "ClusterRouter", "ConsensusKNNRouter", "CorrectnessClassifierRouter", "KNNRouter", "LLMRankRouter",
+    "LabelFreeKNNRouter", "OracleRouter",
     "RandomRouter", "Router", "RoutingData", "SmoothieRouter", "rank_scores", "unit_norm",
 ]
