@@ -29,6 +29,7 @@ LAB_STAMP      := $(VENV)/.rgd-lab-$(ENV_KEY)
 LLM_TEST_STAMP := $(VENV)/.rgd-llm-test-$(LLM_KEY)
 LLM_STAMP      := $(VENV)/.rgd-llm-$(LLM_KEY)
 SPEC_STAMP     := $(VENV)/.rgd-specialists-$(LLM_KEY)
+VLLM_STAMP     := .venv-vllm/.rgd-vllm-$(ENV_KEY)
 
 # The stage runner (rgd_utils/stages) runs the stale notebooks: those whose parameters, code,
 # inputs or outputs differ from their stamp. GENERATORS unset: the preset's complete ones.
@@ -38,7 +39,7 @@ RUNNER  = RGD_LLM_CACHE=$(LLM_CACHE) $(PY) -m rgd_utils.stages --preset $(PRESET
 	--nb-params '$(NB_PARAMS)' --pending '$(PENDING)' --jobs $(NB_JOBS) \
 	$(if $(WITH_SIM),--with-sim $(SIM_OUT)) $(if $(filter undefined,$(origin GENERATORS)),,--generators '$(GENERATORS)')
 
-.PHONY: help all stale smoke test test-all test-slow lab report clean distclean venv llm specialists specialists-env $(STAGES)
+.PHONY: help all stale smoke test test-all test-slow lab report clean distclean venv llm vllm specialists specialists-env $(STAGES)
 
 help: ## this list
 	@echo "rgd: Routing with Generated Data, a reproducible study"
@@ -89,6 +90,7 @@ distclean: clean ## clean, and remove .venv/ too
 
 venv: $(STAMP) ## create or update .venv/ only
 llm: $(LLM_STAMP) ## install what computing new LLM calls needs (llama.cpp, weights)
+vllm: $(VLLM_STAMP) ## install the vLLM engine (CPU build) in .venv-vllm/
 specialists-env: $(SPEC_STAMP) ## install the specialists extra only (torch CPU, peft)
 specialists: $(SPEC_STAMP) ## train the specialists' LoRA adapters not committed yet
 	$(PY) -m rgd_utils.specialists.build $(SPECIALISTS_ARGS)
@@ -116,3 +118,7 @@ $(LLM_STAMP): $(LLM_TEST_STAMP)
 $(SPEC_STAMP): $(LLM_STAMP)
 	$(PY) -m rgd_utils.install specialists
 	@rm -f $(VENV)/.rgd-specialists-* && touch $@
+
+$(VLLM_STAMP): $(LLM_STAMP)
+	$(PY) -m rgd_utils.install vllm
+	@rm -f .venv-vllm/.rgd-vllm-* && touch $@

@@ -1,9 +1,10 @@
 """What each part of the environment installs into ``.venv/``, for ``make``.
 
 ``make venv`` installs the package with its ``dev`` extra and then runs ``base``; ``make test``
-adds ``llm-test``, ``make llm`` adds ``llm`` and ``make specialists-env`` adds ``specialists``::
+adds ``llm-test``, ``make llm`` adds ``llm`` and ``make specialists-env`` adds ``specialists``;
+``make vllm`` makes the vLLM engine's own environment, ``.venv-vllm/``::
 
-    python -m rgd_utils.install {base,llm-test,llm,specialists} [--dry-run]
+    python -m rgd_utils.install {base,llm-test,llm,specialists,vllm} [--dry-run]
 
 Every pin comes from ``pyproject.toml``. llama-cpp-python is compiled from source with portable
 flags (the default native build uses AVX-512/AMX kernels that crash on CPUs without them; about
@@ -81,7 +82,18 @@ def specialists() -> list[list[str]]:
     return [PIP + shlex.split(index) + torch, PIP + _extra("specialists")]
 
 
-PARTS = {"base": base, "llm-test": llm_test, "llm": llm, "specialists": specialists}
+def vllm() -> list[list[str]]:
+    """The vLLM engine in its own environment ``.venv-vllm/`` (about 5 minutes, 1.5 GB), its
+    torch from the CPU index like the specialists'; the mismatched vision packages removed."""
+    tool = _pyproject()["tool"]["rgd"]
+    python = str(Path(".venv-vllm") / "bin" / "python")
+    index = os.environ.get("TORCH_PIP_ARGS", "" if os.environ.get("PIP_FIND_LINKS") else TORCH_INDEX)
+    create = [] if Path(python).exists() else [[sys.executable, "-m", "venv", ".venv-vllm"]]
+    return create + [[python, "-m", "pip", "install", "--quiet", *shlex.split(index), *tool["vllm-requirements"]],
+                     [python, "-m", "pip", "uninstall", "--yes", "--quiet", *tool["vllm-removals"]]]
+
+
+PARTS = {"base": base, "llm-test": llm_test, "llm": llm, "specialists": specialists, "vllm": vllm}
 
 
 def main(argv: list[str] | None = None) -> int:
