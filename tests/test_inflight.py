@@ -94,3 +94,28 @@ def test_closing_the_stream_cancels_the_calls_in_flight_and_runs_cleanup() -> No
 def test_no_slots_is_refused() -> None:
     with pytest.raises(ValueError, match="at least one"):
         list(run_in_flight([1], Recorder(), [("a", 0)]))
+
+
+def test_a_request_repeated_in_one_run_is_computed_once_and_cached_once(tmp_path) -> None:
+    """Two questions with one text share a key: computing both could store two values."""
+    from rgd_utils.llm.backend import ContinuationScore, LLMRequest
+    from rgd_utils.llm.cache import LLMCache
+    from rgd_utils.llm.cached import CachedLLM
+
+    calls = []
+
+    class Counting:
+        identity = {"m": 1}
+
+        def generate(self, prompts, params):
+            raise AssertionError("not used")
+
+        def score(self, prompt, continuations):
+            calls.append(prompt)
+            return [ContinuationScore(-float(len(calls)), 1) for _ in continuations]
+
+    llm = CachedLLM("m", {"m": 1}, Counting, LLMCache(tmp_path, "readwrite"))
+    same = LLMRequest("Q?", continuations=(" a", " b"))
+    out = llm.run([same, LLMRequest("Other?", continuations=(" a",)), same])
+    assert calls == ["Q?", "Other?"] and out[0] == out[2]
+    assert LLMCache(tmp_path).stats()[0]["entries"] == 2 and LLMCache(tmp_path).stats()[0]["duplicates"] == 0

@@ -130,7 +130,13 @@ class CachedLLM:
             value = self.cache.get(self.name, request.op, key)
             results.append(None if value is None else _decoded(request, value))
         self.hits += sum(r is not None for r in results)
-        missing = [i for i, r in enumerate(results) if r is None]
+        # Each distinct key is computed once (two questions may share a text): a second
+        # computation could give another value (batch numerics), a conflict in the cache.
+        first: dict[str, int] = {}
+        for i, result in enumerate(results):
+            if result is None:
+                first.setdefault(keys[i], i)
+        missing = list(first.values())
         if not missing:
             return results  # type: ignore[return-value]
         backend = self.backend
@@ -156,6 +162,9 @@ class CachedLLM:
                 close = getattr(stream, "close", None)
                 if close is not None:
                     close()  # cancels what is still in flight
+        for i, result in enumerate(results):
+            if result is None:
+                results[i] = results[first[keys[i]]]
         return results  # type: ignore[return-value]
 
     def generate(
