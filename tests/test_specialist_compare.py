@@ -74,7 +74,7 @@ def test_pool_tables_of_a_specialist_pool(monkeypatch, tmp_path, capsys) -> None
     rows[QWEN] = {b: [1, 1, 0, 0] for b in BENCHMARKS}
     responses, _ = _responses(rows)
 
-    def replay(real, experts, cache_root):
+    def replay(real, experts, cache_root, engine=None):
         return responses[responses["qid"].isin(real["qid"])], ["smollm2-135m:cloze"]
 
     monkeypatch.setattr(llm_runs, "replay_answers", replay)
