@@ -57,6 +57,7 @@ import math
 import os
 import random
 import re
+from contextlib import closing
 from typing import Any, Iterator, Mapping, Sequence
 
 from .backend import (
@@ -227,11 +228,14 @@ class OpenAIBackend:
         return self._all([LLMRequest(prompt, continuations=tuple(continuations))])[0]
 
     def _all(self, requests: list[LLMRequest]) -> list:
+        """Every outcome in request order; the first error is raised and the requests still in
+        flight are cancelled (the stream is closed at once, not when it is collected)."""
         results: list = [None] * len(requests)
-        for index, outcome in self.stream(requests):
-            if isinstance(outcome, BaseException):
-                raise outcome
-            results[index] = outcome
+        with closing(self.stream(requests)) as stream:
+            for index, outcome in stream:
+                if isinstance(outcome, BaseException):
+                    raise outcome
+                results[index] = outcome
         return results
 
     # -- requests in flight ----------------------------------------------------------------------
