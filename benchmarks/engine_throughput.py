@@ -25,8 +25,9 @@ from pathlib import Path
 
 from rgd_utils.benchmarks import read_questions
 from rgd_utils.config import find_root
-from rgd_utils.generation.prompt import generator_messages, generator_params
-from rgd_utils.generation.descriptions import description_for
+from rgd_utils.config import get_preset
+from rgd_utils.generation.run import generation_request
+from rgd_utils.generation.schedule import ScheduledCall
 from rgd_utils.llm.backend import LLMRequest
 from rgd_utils.llm.cache import LLMCache
 from rgd_utils.llm.cached import CachedLLM
@@ -39,6 +40,9 @@ from rgd_utils.responses import Expert, answer_request, read_answer
 
 RESULTS = Path(__file__).resolve().parent / "results" / "engine_throughput.csv"
 COLUMNS = ["engine", "mode", "model", "in_flight", "items_per_s"]
+#: The default study's strong generator (temperature 0.8), whose calls the generation mode times.
+STRONG = get_preset("cpu").generators[0]
+GENERATION_TOKENS = 120
 
 
 def requests_of(model: str, n: int, chat: bool) -> dict[str, list]:
@@ -49,14 +53,13 @@ def requests_of(model: str, n: int, chat: bool) -> dict[str, list]:
                       for q, o in zip(questions["question"], questions["options"])]
                for mode in ("letter", "cloze")}
     subjects = sorted(questions["subject"].unique())
-    generation = [generation_request(subjects[i % len(subjects)], i) for i in range(n // 3)]
-    return {**scoring, "generation": generation}
+    calls = [ScheduledCall("mmlu", subjects[i % len(subjects)], i) for i in range(n // 3)]
+    return {**scoring, "generation": [capped(generation_request(STRONG, call)) for call in calls]}
 
 
-def generation_request(subject: str, attempt: int) -> LLMRequest:
-    """A question-writing call of the strong generator, capped at 120 new tokens."""
-    params = replace(generator_params(attempt, temperature=0.8), max_tokens=120)
-    return LLMRequest(generator_messages(description_for("mmlu", subject)), params=params)
+def capped(request: LLMRequest) -> LLMRequest:
+    """A question-writing call capped at :data:`GENERATION_TOKENS` new tokens."""
+    return replace(request, params=replace(request.params, max_tokens=GENERATION_TOKENS))
 
 
 def rate(llm: CachedLLM, requests: list) -> tuple[float, list]:

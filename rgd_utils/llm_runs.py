@@ -193,17 +193,22 @@ def todo_commands(preset: Preset, progress: pd.DataFrame, python: str = ".venv/b
     return commands
 
 
+def real_questions(preset: Preset, folder: Path) -> pd.DataFrame:
+    """The real questions with the preset's own train/test split (the committed files hold the
+    default study's)."""
+    return assign_split(read_questions(folder, sources=["real"]), preset.train_fraction, preset.seed)
+
+
 def work(presets: Sequence[str], python: str, cache_root: Path | None = None) -> int:
     """Run every preset's missing LLM calls to the end: the first ``todo`` command, each in a
     process of its own, then ``todo`` again (commands resume from the cache, so a killed worker
     restarted later goes on where it stopped). Stops at a command that fails twice in a row."""
     failures: dict[str, int] = {}
+    paths = get_paths()
     for name in presets:
         preset = get_preset(name)
+        questions = real_questions(preset, paths.questions)
         while True:
-            paths = get_paths()
-            questions = assign_split(read_questions(paths.questions, sources=["real"]),
-                                     preset.train_fraction, preset.seed)
             commands = todo_commands(preset, study_progress(preset, questions, cache_root or paths.data / "cache"),
                                      python)
             if not commands:
@@ -385,9 +390,7 @@ def main(argv: list[str] | None = None) -> int:
         return work(args.presets, args.python, args.cache)
     preset = get_preset(args.preset)
     paths = get_paths()
-    # The preset's own split (the committed files hold the default study's).
-    questions = assign_split(read_questions(paths.questions, sources=["real"]), preset.train_fraction,
-                             preset.seed)
+    questions = real_questions(preset, paths.questions)
     if args.command == "progress":
         table = study_progress(preset, questions, args.cache or paths.data / "cache")
         table["share"] = (table["cached"] / table["needed"].clip(lower=1)).round(3)
