@@ -323,7 +323,7 @@ def routing_shares(ranks_or_routes: np.ndarray, n_models: int) -> np.ndarray:
 
 def _vote_scaler(router: Router, train: RoutingData) -> RobustZ:
     """The vote tie-break's scaler: the router's own ``scaler_``, else one fitted on the train
-    confidence (the train statistics, as in PAPER.md §5.7)."""
+    confidence (the train statistics, as CASCAL's inference step does)."""
     scaler = getattr(router, "scaler_", None)
     return RobustZ().fit(train.confidence) if scaler is None else scaler
 

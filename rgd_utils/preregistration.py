@@ -46,7 +46,7 @@ class ClaimSpec:
     statement : str
         The claim.
     origin : str
-        ``"paper"`` (PAPER.md abstract and §6.0) or ``"ours"`` (beyond the paper).
+        ``"paper"`` (stated in the paper's abstract or results) or ``"ours"`` (beyond the paper).
     estimand : str
         What the estimate is, in points of accuracy (fractions) unless said.
     routers : str

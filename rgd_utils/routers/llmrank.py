@@ -1,5 +1,5 @@
 """LLMRank (Agrawal & Gupta 2025, "LLMRank: Understanding LLM Strengths for Model Routing",
-arXiv 2510.01234), the paper's feature-based query-answer baseline (PAPER.md §4).
+arXiv 2510.01234), the paper's feature-based query-answer baseline (its list of routers compared).
 
 The published method has three parts: prompt features, a neural ranking network that scores
 every pool model's utility from them, and a hybrid training objective that adds a pointwise
