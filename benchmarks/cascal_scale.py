@@ -33,8 +33,11 @@ from scipy.special import softmax
 
 from rgd_utils.consensus import RobustZ
 from rgd_utils.routers import CASCAL, RoutingData, unit_norm
-from rgd_utils.routers import cascal as cascal_module
-from rgd_utils.routers.cascal import Centroid, merge_close_centroids, prune_redundant_centroids
+from rgd_utils.routers.skill_clusters import (
+    Centroid,
+    merge_close_centroids,
+    prune_redundant_centroids,
+)
 
 LETTERS = np.array(list("ABCD"), dtype=object)
 
@@ -97,7 +100,7 @@ def fit_per_query(train: RoutingData, **params: object) -> CASCAL:
         for j, model in enumerate(router.models_):
             keep = [i for i in rows if proficient[i, j] and weight[i] > 0]
             if keep:
-                vectors, labels = router._cluster(x[keep], weight[keep])
+                vectors, labels = router._clustering().compute(x[keep], weight[keep])
                 centroids += [Centroid(f"{subject}::model={model}::c{c}", subject, vectors[c],
                                        ((model, c),), int((labels == c).sum()))
                               for c in range(len(vectors))]
@@ -195,11 +198,9 @@ def main() -> None:
             train = synthetic_pool(n, m, seed=1).without_labels()
             test = synthetic_pool(args.route, m, seed=2)
             params = {"silhouette_sample": args.silhouette_sample}
-            cascal_module._CLUSTERINGS.clear()  # each fit clusters afresh
             router, fit_s = timed(lambda: CASCAL(n_jobs=args.jobs, **params).fit(train))
             fit_mb = peak_rss_mb()
             if args.fit_reference:
-                cascal_module._CLUSTERINGS.clear()
                 reference_fit, ref_fit_s = timed(lambda: fit_per_query(train, **params))
                 fit_same = same_fit(router, reference_fit)
             else:

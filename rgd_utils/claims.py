@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from .experiments import pool_name, router_family
 from .paired_stats import (
     PAIRED_INTERVAL,
     holm,
@@ -40,7 +39,9 @@ from .preregistration import (
     claim_name,
     claim_spec,
 )
+from .result_schema import pool_name
 from .results import DAWID_SKENE_CASCAL, concordance_null, source_order, with_averages
+from .router_sets import SINGLE_MODEL, router_name
 
 #: Columns of :func:`claims_table`.
 CLAIM_COLUMNS: tuple[str, ...] = (
@@ -133,8 +134,9 @@ def _routers_on(per_query: pd.DataFrame, pool: str, source: str, family: str) ->
     """The unfiltered non-ablation routers of ``family`` with per-query rows on ``source``."""
     rows = per_query[(per_query["pool"] == pool) & (per_query["train_source"] == source)
                      & (per_query["filter"] == "none")]
-    names = [r for r in rows["router"].unique() if "[" not in r and not r.startswith("model:")]
-    return sorted(r for r in names if router_family(r) == family)
+    names = [router_name(r) for r in rows["router"].unique()]
+    return sorted(n.router for n in names
+                  if n.family == family and not n.variant and n.router != SINGLE_MODEL)
 
 
 def _weakest_note(preset: str, weakest_run: str) -> str:
@@ -234,7 +236,8 @@ def _explains_claims(per_query: pd.DataFrame, diagnostics: pd.DataFrame, preset:
     pool = pool_name(preset)
     rows = per_query[(per_query["pool"] == pool) & (per_query["filter"] == "none")
                      & (per_query["k"] == k) & (per_query["train_source"] != "real")]
-    rows = rows[[("[" not in r) and router_family(r) != "reference" for r in rows["router"]]]
+    rows = rows[[not (n := router_name(r)).variant and n.family != "reference"
+                 for r in rows["router"]]]
     if rows.empty:
         return []
     quality = rows.groupby(["benchmark", "train_source"])["correct"].mean()

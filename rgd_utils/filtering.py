@@ -16,12 +16,12 @@ quantities and the filters are those of :mod:`rgd_utils.diagnostics`; this modul
 
 from __future__ import annotations
 
-import copy
 import warnings
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
 
 from .calibration import wilson_interval
 from .diagnostics import (
@@ -281,7 +281,7 @@ def evaluate_filters(
                 rows += [{"filter": how, "router": name, "k": k, "n_train": 0, "kept": share}
                          for k in ks]
                 continue
-            router = copy.deepcopy(prototype)
+            router = clone(prototype)
             table = evaluate_router(router, train, test, ks, reference_train=reference_train)
             for record in table.to_dict("records"):
                 k = int(record["k"])

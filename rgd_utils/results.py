@@ -1,7 +1,7 @@
 """The study's results as one tidy table and its tables (the claims: :mod:`rgd_utils.claims`).
 
 Notebooks 04-06 write their router results to ``results/<notebook>_<preset>.parquet``
-(:func:`rgd_utils.experiments.write_results`) and notebooks 03-04 their generator diagnostics to
+(:func:`write_results`) and notebooks 03-04 their generator diagnostics to
 ``results/diagnostics/<notebook>_<preset>.parquet`` (:func:`write_diagnostics`). Notebook 07
 collects them (:func:`collect_results`), writes ``results/results.parquet`` and ``.csv``, and
 derives every table below from that one table. Notebooks 04-06 also write the per-query routed
@@ -19,15 +19,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import get_preset
-from .experiments import (
-    RESULT_COLUMNS,
-    interval_table,
-    macro_average,
-    router_family,
-)
+from .aggregate import interval_table, macro_average
+from .config import find_root, get_preset
+from .result_schema import RESULT_COLUMNS
+from .router_sets import with_router_columns
 
-#: Columns of the tidy table: the preset, then the results schema of DESIGN.md.
+#: Columns of the tidy table: the preset, then the results schema.
 TIDY_COLUMNS: tuple[str, ...] = ("preset", *RESULT_COLUMNS)
 #: What identifies a result (two notebooks measuring the same one must agree).
 KEY_COLUMNS: tuple[str, ...] = ("preset", "benchmark", "pool", "train_source", "filter", "router",
@@ -57,6 +54,41 @@ def _read_named(folder: Path) -> pd.DataFrame:
         preset = path.stem.rsplit("_", 1)[1]
         tables.append(pd.read_parquet(path).assign(preset=preset))
     return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+
+
+def sort_results(results: pd.DataFrame) -> pd.DataFrame:
+    """Results rows in a fixed order (so that the same inputs give the same bytes)."""
+    return (results.reindex(columns=list(RESULT_COLUMNS))
+            .sort_values(["benchmark", "pool", "train_source", "filter", "router", "k", "seed"],
+                         kind="stable")
+            .reset_index(drop=True))
+
+
+def write_results(results: pd.DataFrame, results_dir: str | Path, stem: str, preset: str) -> Path:
+    """Write a notebook's results table to ``<results_dir>/<stem>_<preset>.parquet``.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        :data:`RESULT_COLUMNS` rows (other columns are dropped, missing cost columns NaN).
+    results_dir : str or pathlib.Path
+        Relative paths are taken from the repository root; created if missing.
+    stem : str
+        The notebook's file stem, e.g. ``"05_router_baselines"``.
+    preset : str
+        The preset name.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written (rows sorted by :func:`sort_results`).
+    """
+    folder = Path(results_dir)
+    folder = folder if folder.is_absolute() else find_root() / folder
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{stem}_{preset}.parquet"
+    sort_results(results).to_parquet(path, index=False)
+    return path
 
 
 def collect_results(results_dir: str | Path) -> pd.DataFrame:
@@ -208,9 +240,8 @@ def main_table(results: pd.DataFrame, preset: str, k: int = 1) -> pd.DataFrame:
     rows = with_averages(rows)
     order = {s: i for i, s in enumerate(source_order(preset))}
     families = {"reference": 0, "query-answer": 1, "query-only": 2}
-    rows = rows.assign(family=rows["router"].map(router_family),
-                       _f=lambda t: t["family"].map(families),
-                       _s=rows["train_source"].map(order))
+    rows = with_router_columns(rows).assign(_f=lambda t: t["family"].map(families),
+                                            _s=rows["train_source"].map(order))
     rows = rows.sort_values(["_f", "router", "_s"], kind="stable")
     table = interval_table(rows, ["family", "router", "train_source"], "benchmark")
     benchmarks = [b for b in dict.fromkeys(rows["benchmark"]) if b != "average"]
@@ -236,14 +267,15 @@ def filtering_table(results: pd.DataFrame, preset: str) -> pd.DataFrame:
 
 
 def ablation_table(results: pd.DataFrame, preset: str) -> pd.DataFrame:
-    """Average accuracy of CASCAL and its ablations (PAPER.md §5.8): rows variant (CASCAL
-    first), columns train source × k; empty when no ablation was run."""
-    rows = results[(results["preset"] == preset) & (results["filter"] == "none")]
-    ablated = rows[rows["router"].str.startswith("CASCAL[")]
+    """Average accuracy of CASCAL and its ablations (the paper's Section 5.8): rows variant
+    (CASCAL first), columns train source × k; empty when no ablation was run."""
+    rows = with_router_columns(results[(results["preset"] == preset)
+                                       & (results["filter"] == "none")])
+    rows = rows[rows["base_router"] == "CASCAL"]
+    ablated = rows[rows["variant"] != ""]
     if ablated.empty:
         return pd.DataFrame()
-    rows = rows[rows["train_source"].isin(set(ablated["train_source"]))
-                & ((rows["router"] == "CASCAL") | rows["router"].str.startswith("CASCAL["))]
+    rows = rows[rows["train_source"].isin(set(ablated["train_source"]))][list(TIDY_COLUMNS)]
     average = with_averages(rows)
     average = average[average["benchmark"] == "average"]
     order = {s: i for i, s in enumerate(source_order(preset))}
@@ -286,9 +318,9 @@ def cost_points(results: pd.DataFrame, preset: str,
     average = with_averages(rows)
     average = average[(average["benchmark"] == "average") & (average["router"] != "oracle")
                       & average["train_source"].isin(sources)
-                      & ~average["router"].str.contains(r"\[")
                       & average["cost"].notna()]
-    table = average.assign(family=average["router"].map(router_family))
+    table = with_router_columns(average)
+    table = table[table["variant"] == ""]
     return table[list(COST_COLUMNS)].reset_index(drop=True)
 
 

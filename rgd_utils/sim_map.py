@@ -49,7 +49,7 @@ from .evaluation import (
     pool_vote_correct,
     routed_correct,
 )
-from .experiments import router_family
+from .router_sets import router_family
 from .routers import (
     CASCAL,
     CASCALGT,

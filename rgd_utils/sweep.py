@@ -20,8 +20,10 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from .aggregate import macro_average
 from .config import GeneratorSpec
-from .experiments import RouterSet, macro_average, router_family, run_routers
+from .experiments import run_routers
+from .router_sets import RouterSet, router_family
 from .routers import (
     ConsensusKNNRouter,
     CorrectnessClassifierRouter,

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from rgd_utils.evaluation import routed_accuracy
-from rgd_utils.experiments import baseline_routers, router_family
+from rgd_utils.router_sets import baseline_routers, router_family
 from rgd_utils.routers import BlocVoteRouter, ConsensusKNNRouter, RoutingData
 from rgd_utils.routers.bloc import bloc_vote_posterior
 

@@ -7,18 +7,19 @@ import math
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.metrics import roc_auc_score, silhouette_score
 
 from rgd_utils.consensus import consensus_from_confidence
 from rgd_utils.routers.base import RoutingData
-from rgd_utils.routers.cascal import (
-    CASCAL,
-    CASCALGT,
+from rgd_utils.routers import CASCAL, CASCALGT, ClusteringMemo
+from rgd_utils.routers.skill_clusters import (
     Centroid,
-    _ranking,
+    Clustering,
     cosine_silhouette,
     merge_close_centroids,
     prune_redundant_centroids,
+    ranking,
 )
 
 LETTERS = np.array(list("ABCDEFGHIJ"))
@@ -114,31 +115,31 @@ TWO_GROUPS = np.array([[1, 0, 0], [A, 0, 0.05 * A], [A, 0, -0.05 * A],
 
 
 def test_kmeans_picks_k2_and_recomputes_weighted_centroids():
-    vectors, labels = CASCAL()._cluster(TWO_GROUPS, np.ones(6))
+    vectors, labels = CASCAL()._clustering().compute(TWO_GROUPS, np.ones(6))
     assert len(vectors) == 2
     assert labels[0] == labels[1] == labels[2] != labels[3] == labels[4] == labels[5]
     np.testing.assert_allclose(vectors[labels[0]], [1, 0, 0], atol=1e-12)
     np.testing.assert_allclose(vectors[labels[3]], [0, 1, 0], atol=1e-12)
     # weights 1, 3, 1 pull the first centroid towards +z: mean ∝ (1 + 4a, 0, 0.1a)
-    vectors, labels = CASCAL()._cluster(TWO_GROUPS, np.array([1, 3, 1, 1, 1, 1.0]))
+    vectors, labels = CASCAL()._clustering().compute(TWO_GROUPS, np.array([1, 3, 1, 1, 1, 1.0]))
     np.testing.assert_allclose(vectors[labels[0]], unit(1 + 4 * A, 0, 0.1 * A))
 
 
 def test_silhouette_floor_gives_one_weighted_mean_centroid():
     # orthonormal points: every partition has silhouette exactly 0 < 0.05
-    vectors, labels = CASCAL()._cluster(np.eye(6), np.ones(6))
+    vectors, labels = CASCAL()._clustering().compute(np.eye(6), np.ones(6))
     np.testing.assert_allclose(vectors, [np.full(6, 1 / math.sqrt(6))])
     np.testing.assert_array_equal(labels, np.zeros(6))
     # a floor above the (< 1) silhouette of two clear groups also gives one centroid
-    vectors, _ = CASCAL(silhouette_floor=1.0)._cluster(TWO_GROUPS, np.ones(6))
+    vectors, _ = CASCAL(silhouette_floor=1.0)._clustering().compute(TWO_GROUPS, np.ones(6))
     np.testing.assert_allclose(vectors, [unit(1, 1, 0)])
 
 
 def test_no_feasible_k_or_identical_points_give_one_centroid():
     # n = 2: k would have to be <= n - 1 = 1; the centroid is the weighted mean (1:3)
-    vectors, labels = CASCAL()._cluster(np.eye(2), np.array([1.0, 3.0]))
+    vectors, labels = CASCAL()._clustering().compute(np.eye(2), np.array([1.0, 3.0]))
     np.testing.assert_allclose(vectors, [unit(1, 3)])
-    vectors, labels = CASCAL()._cluster(np.array([[0.0, 1.0]] * 4), np.ones(4))
+    vectors, labels = CASCAL()._clustering().compute(np.array([[0.0, 1.0]] * 4), np.ones(4))
     np.testing.assert_allclose(vectors, [[0, 1]])
     np.testing.assert_array_equal(labels, np.zeros(4))
 
@@ -159,30 +160,39 @@ def test_cosine_silhouette_matches_scikit_learn_with_singletons_and_gaps():
 
 def test_clusterings_are_shared_by_content_and_read_only(monkeypatch):
     calls = []
-    compute = CASCAL._compute_clusters
+    compute = Clustering.compute
 
     def counted(self, x, weight):
         calls.append(len(x))
         return compute(self, x, weight)
 
-    monkeypatch.setattr(CASCAL, "_compute_clusters", counted)
-    rng = np.random.default_rng(11)  # data no other test clusters
+    monkeypatch.setattr(Clustering, "compute", counted)
+    rng = np.random.default_rng(11)
     x = rng.normal(size=(12, 3))
     x /= np.linalg.norm(x, axis=1, keepdims=True)
-    first = CASCAL()._cluster(x, np.ones(12))
-    again = CASCAL(prune=False, k_nearest=1)._cluster(x.copy(), np.ones(12))
-    assert calls == [12] and again[0] is first[0]
+    memo = ClusteringMemo()
+    first = memo.cluster(CASCAL()._clustering(), x, np.ones(12))
+    again = memo.cluster(CASCAL(prune=False, k_nearest=1)._clustering(), x.copy(), np.ones(12))
+    assert calls == [12] and again[0] is first[0] and len(memo) == 1
     with pytest.raises(ValueError, match="read-only"):
         again[0][0, 0] = 1.0
-    CASCAL(k_max=2)._cluster(x, np.ones(12))  # a clustering parameter: computed anew
-    CASCAL()._cluster(x, np.arange(1.0, 13.0))  # other weights: computed anew
+    memo.cluster(CASCAL(k_max=2)._clustering(), x, np.ones(12))  # a clustering parameter: anew
+    memo.cluster(CASCAL()._clustering(), x, np.arange(1.0, 13.0))  # other weights: anew
     assert calls == [12, 12, 12]
+    ClusteringMemo().cluster(CASCAL()._clustering(), x, np.ones(12))  # another memo: anew
+    assert calls == [12, 12, 12, 12]
+
+
+def test_copies_of_a_router_share_its_memo():
+    memo = ClusteringMemo()
+    copy = clone(CASCAL(memo=memo, prune=False))
+    assert copy.memo is memo and copy.get_params()["prune"] is False
 
 
 def test_agglomerative_variant_cuts_average_linkage_at_threshold():
-    vectors, labels = CASCAL(clustering="agglomerative")._cluster(TWO_GROUPS, np.ones(6))
+    vectors, labels = CASCAL(clustering="agglomerative")._clustering().compute(TWO_GROUPS, np.ones(6))
     assert len(vectors) == 2 and labels[0] != labels[3]
-    vectors, _ = CASCAL(clustering="agglomerative")._cluster(TWO_GROUPS[:3], np.ones(3))
+    vectors, _ = CASCAL(clustering="agglomerative")._clustering().compute(TWO_GROUPS[:3], np.ones(3))
     np.testing.assert_allclose(vectors, [[1, 0, 0]], atol=1e-12)
 
 
@@ -233,7 +243,7 @@ def test_cluster_rankings_round_to_three_decimals_and_break_ties_by_name():
     router.fit(data)
     (c,) = router.centroids_
     np.testing.assert_allclose(c.scores, [0.4, 0.4, 0.45])
-    assert _ranking(c.scores, router.models_) == ["mid", "alpha", "zeta"]
+    assert ranking(c.scores, router.models_) == ["mid", "alpha", "zeta"]
     assert c.n_assigned == 2 and c.id == "s::model=zeta::c0"
 
 
@@ -333,8 +343,10 @@ def test_subject_without_centroids_gets_the_global_scores():
 def test_fit_builds_tidy_centroids_per_subject(planted_train):
     router = CASCAL().fit(planted_train)
     table = router.centroid_table()
-    assert list(table.columns[:6]) == ["subject", "centroid", "members", "models", "seed_count",
-                                       "n_assigned"]
+    assert list(table.columns[:8]) == ["subject", "centroid", "model", "cluster", "members",
+                                       "models", "seed_count", "n_assigned"]
+    assert [(m, c) for m, c in zip(table["model"], table["cluster"])] == [
+        members[0] for members in table["members"]]
     assert table.groupby("subject")["n_assigned"].sum().to_dict() == {"algebra": 180,
                                                                       "botany": 180}
     assert table.centroid.str.match(r"^(algebra|botany)::model=m\d::c\d$").all()
@@ -430,11 +442,11 @@ def test_silhouette_sample_scores_k_on_a_seeded_subset(monkeypatch):
     x = np.concatenate([centres[0] + rng.normal(scale=0.3, size=(60, 4)),
                         centres[1] + rng.normal(scale=0.3, size=(60, 4))])
     x /= np.linalg.norm(x, axis=1, keepdims=True)
-    full = CASCAL()._cluster(x, np.ones(120))
+    full = CASCAL()._clustering().compute(x, np.ones(120))
     # a sample as large as the data is the full silhouette; a small one still finds the groups
-    same = CASCAL(silhouette_sample=120)._cluster(x, np.ones(120))
+    same = CASCAL(silhouette_sample=120)._clustering().compute(x, np.ones(120))
     np.testing.assert_array_equal(same[1], full[1])
-    vectors, labels = CASCAL(silhouette_sample=20)._cluster(x, np.ones(120))
+    vectors, labels = CASCAL(silhouette_sample=20)._clustering().compute(x, np.ones(120))
     assert len(vectors) == 2 and len(set(labels[:60])) == 1 and labels[0] != labels[60]
     calls = []
 
@@ -442,20 +454,16 @@ def test_silhouette_sample_scores_k_on_a_seeded_subset(monkeypatch):
         calls.append(len(points))
         return cosine_silhouette(points, groups)
 
-    monkeypatch.setattr("rgd_utils.routers.cascal.cosine_silhouette", counted)
-    CASCAL(silhouette_sample=30, k_max=3)._cluster(x[::-1].copy(), np.ones(120))
+    monkeypatch.setattr("rgd_utils.routers.skill_clusters.cosine_silhouette", counted)
+    CASCAL(silhouette_sample=30, k_max=3)._clustering().compute(x[::-1].copy(), np.ones(120))
     assert calls == [30, 30]  # k = 2 and 3, each on the same 30 queries
 
 
 def test_parallel_clusterings_give_the_same_fit():
     train = test = planted(seed=4)[0]
-    import rgd_utils.routers.cascal as module
-
-    module._CLUSTERINGS.clear()  # nothing known yet: the processes compute every clustering
-    parallel = CASCAL(n_jobs=2).fit(train.without_labels())
-    computed = len(module._CLUSTERINGS)
-    module._CLUSTERINGS.clear()
-    serial = CASCAL().fit(train.without_labels())
-    assert computed == len(module._CLUSTERINGS) > 0
+    in_processes, in_turn = ClusteringMemo(), ClusteringMemo()  # the processes compute every one
+    parallel = CASCAL(n_jobs=2, memo=in_processes).fit(train.without_labels())
+    serial = CASCAL(memo=in_turn).fit(train.without_labels())
+    assert len(in_processes) == len(in_turn) > 0
     np.testing.assert_array_equal(parallel.scores(test), serial.scores(test))
     assert [c.id for c in parallel.centroids_] == [c.id for c in serial.centroids_]

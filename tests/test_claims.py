@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from rgd_utils.claims import CLAIM_COLUMNS, claims_table, verdict
-from rgd_utils.experiments import PER_QUERY_COLUMNS, RESULT_COLUMNS
+from rgd_utils.result_schema import PER_QUERY_COLUMNS, RESULT_COLUMNS
 from rgd_utils.paired_stats import holm, minimum_detectable_effect, paired_bootstrap
 from rgd_utils.preregistration import CHANGELOG, CLAIMS, SEEDS
 from rgd_utils.results import TIDY_COLUMNS

@@ -69,7 +69,7 @@ def test_the_default_is_unchanged() -> None:
 
 
 def test_estimator_quality_table_against_the_consensus() -> None:
-    from rgd_utils.experiments import CONSENSUS_ESTIMATE, estimator_quality
+    from rgd_utils.consensus_quality import CONSENSUS_ESTIMATE, estimator_quality
 
     table = estimator_quality(biased_pool(seed=3), n_boot=50).set_index("estimate")
     assert list(table.index) == [CONSENSUS_ESTIMATE, "majority", "dawid-skene", "one-coin", "spectral"]

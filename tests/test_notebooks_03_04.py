@@ -16,7 +16,7 @@ from bs4 import BeautifulSoup
 from rgd_utils.benchmarks import make_question_table
 from rgd_utils.calibration import wilson_interval
 from rgd_utils.evaluation import evaluate_router
-from rgd_utils.experiments import RESULT_COLUMNS
+from rgd_utils.result_schema import RESULT_COLUMNS
 from rgd_utils.filtering import (
     FILTER_CHOICES, evaluate_filters, filtered_questions, keep_mask, ranking_agreement_table,
     self_consistency_rates, spread_summary,

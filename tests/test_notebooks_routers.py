@@ -13,31 +13,33 @@ import papermill
 import pytest
 
 from rgd_utils.config import GeneratorSpec, Preset
+from rgd_utils.aggregate import interval_table, macro_average
+from rgd_utils.consensus_quality import consensus_auroc, consensus_calibration, reliability_curve
+from rgd_utils.cost import DEFAULT_TRADE_OFFS
 from rgd_utils.experiments import (
-    CASCAL_ABLATIONS,
-    INFERENCE_PARAMS,
-    RESULT_COLUMNS,
-    SharedFit,
-    ablation_routers,
-    capped_clusters,
-    centroid_projection,
-    consensus_auroc,
-    consensus_calibration,
-    interval_table,
-    macro_average,
-    pool_name,
-    reference_rows,
-    reliability_curve,
-    router_family,
     pool_without_generator,
+    reference_rows,
     run_routers,
     seeded_runs,
     train_draw,
-    write_results,
 )
-from rgd_utils.cost import DEFAULT_TRADE_OFFS
-from rgd_utils.results import read_named
-from rgd_utils.routers import CASCAL, BestSingleRouter, RandomRouter, RoutingData
+from rgd_utils.result_schema import RESULT_COLUMNS, pool_name
+from rgd_utils.results import read_named, write_results
+from rgd_utils.router_sets import (
+    CASCAL_ABLATIONS,
+    INFERENCE_PARAMS,
+    SharedFit,
+    ablation_routers,
+    capped_clusters,
+    router_family,
+)
+from rgd_utils.routers import (
+    CASCAL,
+    BestSingleRouter,
+    RandomRouter,
+    RoutingData,
+    centroid_projection,
+)
 from rgd_utils.study import Study
 
 ROOT = Path(__file__).resolve().parents[1]

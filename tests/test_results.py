@@ -11,7 +11,7 @@ import pandas as pd
 import papermill
 import pytest
 
-from rgd_utils.experiments import RESULT_COLUMNS
+from rgd_utils.result_schema import RESULT_COLUMNS
 from rgd_utils.results import (
     TIDY_COLUMNS,
     ablation_table,

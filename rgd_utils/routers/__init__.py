@@ -15,15 +15,17 @@ from __future__ import annotations
 
 from .base import Router, RoutingData, rank_scores, unit_norm
 from .bloc import BlocVoteRouter
-from .cascal import CASCAL, CASCALGT, Centroid
+from .cascal import CASCAL, CASCALGT
 from .llmrank import LLMRankRouter
 from .query_answer import ClusterRouter, CorrectnessClassifierRouter, KNNRouter
 from .query_only import ConsensusKNNRouter, LabelFreeKNNRouter, SmoothieRouter
 from .references import BestPerSubjectRouter, BestSingleRouter, OracleRouter, RandomRouter
+from .skill_clusters import Centroid, ClusteringMemo, centroid_projection
 
 __all__ = [
     "CASCAL", "CASCALGT", "BestPerSubjectRouter", "BlocVoteRouter", "BestSingleRouter", "Centroid",
-    "ClusterRouter", "ConsensusKNNRouter", "CorrectnessClassifierRouter", "KNNRouter", "LLMRankRouter",
+    "ClusterRouter", "ClusteringMemo", "ConsensusKNNRouter", "CorrectnessClassifierRouter", "KNNRouter", "LLMRankRouter",
     "LabelFreeKNNRouter", "OracleRouter",
-    "RandomRouter", "Router", "RoutingData", "SmoothieRouter", "rank_scores", "unit_norm",
+    "RandomRouter", "Router", "RoutingData", "SmoothieRouter", "centroid_projection", "rank_scores",
+    "unit_norm",
 ]

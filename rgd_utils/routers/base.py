@@ -12,10 +12,11 @@ shuffling them and by setting them to None.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence
+from typing import Callable, ClassVar, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator
 
 
 @dataclass(frozen=True, eq=False)
@@ -223,16 +224,23 @@ def rank_scores(scores: np.ndarray, random_state: int = 0) -> np.ndarray:
     return np.take_along_axis(shuffle, order, axis=1)
 
 
-class Router:
+class Router(BaseEstimator):
     """Base class: ``fit`` (returns self), ``scores``, and the shared ``rank``/``route``.
+
+    A scikit-learn estimator: ``get_params``/``set_params`` and :func:`sklearn.base.clone` (the
+    one way to copy an unfitted router) work on every router.
 
     Attributes
     ----------
+    family : str
+        ``"query-answer"`` (fitted on labels), ``"query-only"`` (label-free) or ``"reference"``
+        (a point of comparison); every router class declares its own.
     uses_labels : bool
         True for query-answer routers (and references that need labels); False for query-only
         routers, which must give the same scores whatever the train labels are.
     """
 
+    family: ClassVar[str]
     uses_labels: bool = True
     random_state: int = 0
 

@@ -21,80 +21,23 @@ Every distance is the cosine distance between L2-normalised vectors.
 
 from __future__ import annotations
 
-import hashlib
-import warnings
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 from scipy.special import softmax
-from sklearn.cluster import AgglomerativeClustering, KMeans
-from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
 from ..consensus import RobustZ, consensus_from_confidence, majority_agreement
 from ..label_free import ESTIMATORS, estimate_correctness
 from .base import Router, RoutingData, unit_norm
-
-_TOP = 3  # size of the top model sets compared when pruning (§5.6.3)
-#: Clusterings already computed, by content (see ``CASCAL._cluster``): ablations and repeated
-#: fits on the same data share them. Oldest entries go first beyond ``_MEMO_SIZE``.
-_CLUSTERINGS: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
-_MEMO_SIZE = 4096
-
-
-@dataclass
-class Centroid:
-    """One skill cluster of a subject, as kept after merging and pruning.
-
-    Attributes
-    ----------
-    id : str
-        ``"{subject}::model={model}::c{j}"`` of the per-(model, subject) cluster that gave it.
-    subject : str
-        The subject it belongs to.
-    vector : array of shape (d,)
-        Unit-norm centroid.
-    members : tuple of (str, int)
-        ``(model, cluster index)`` of every per-(model, subject) cluster merged (§5.5) or pruned
-        (§5.6.3) into it, its own first.
-    seed_count : int
-        Proficient queries that formed it (summed over merged members; pruning leaves it as is,
-        like the authors' code).
-    n_assigned : int
-        Train queries of the subject assigned to it (after pruning).
-    scores : array of shape (m,)
-        Model ranking scores in pool order: mean consensus (CASCAL) or mean accuracy
-        (CASCAL-GT) over the assigned queries, rounded to 3 decimals.
-    """
-
-    id: str
-    subject: str
-    vector: np.ndarray
-    members: tuple[tuple[str, int], ...]
-    seed_count: int
-    n_assigned: int = 0
-    scores: np.ndarray | None = None
-
-    @property
-    def models(self) -> tuple[str, ...]:
-        """Pool models whose proficient clusters formed this centroid (from ``members``)."""
-        return tuple(dict.fromkeys(model for model, _ in self.members))
-
-
-def _ranking(scores: np.ndarray, models: list[str]) -> list[str]:
-    """Model names best first: by score descending, ties by name (§5.6.2)."""
-    return [models[j] for j in sorted(range(len(models)), key=lambda j: (-scores[j], models[j]))]
-
-
-def _cluster_scores(signal: np.ndarray, members: np.ndarray, decimals: int) -> np.ndarray:
-    """``(m,)`` mean of ``signal`` rows (NaN = not counted) over ``members``, rounded; 0 when a
-    model has no counted row."""
-    rows = signal[members]
-    counted = (~np.isnan(rows)).sum(axis=0)
-    total = np.nansum(rows, axis=0)
-    return np.round(np.divide(total, counted, out=np.zeros_like(total), where=counted > 0),
-                    decimals)
+from .skill_clusters import (
+    Centroid,
+    Clustering,
+    ClusteringMemo,
+    assign_nearest,
+    cluster_scores,
+    merge_close_centroids,
+    prune_redundant_centroids,
+)
 
 
 class CASCAL(Router):
@@ -162,6 +105,9 @@ class CASCAL(Router):
     n_jobs : int, default 1
         Processes computing the (model, subject) clusterings (joblib; -1: every core). The
         result does not depend on it.
+    memo : ClusteringMemo or None, default None
+        Clusterings shared with other fits (computed once per content); None: this fit's own.
+        The result does not depend on it.
 
     Attributes
     ----------
@@ -186,6 +132,7 @@ class CASCAL(Router):
     zeros there). Single-model pools work (every ranking is trivial).
     """
 
+    family = "query-only"
     uses_labels = False
 
     def __init__(
@@ -212,6 +159,7 @@ class CASCAL(Router):
         correctness: str = "consensus",
         random_state: int = 0,
         n_jobs: int = 1,
+        memo: ClusteringMemo | None = None,
     ) -> None:
         self.weighted = weighted
         self.min_consensus = min_consensus
@@ -235,6 +183,7 @@ class CASCAL(Router):
         self.correctness = correctness
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.memo = memo
 
     # ----- what is learned from (hooks overridden by CASCAL-GT) -----
 
@@ -297,29 +246,35 @@ class CASCAL(Router):
         signal = self._signal(train)
         proficient, weight = self._proficiency(train)
         x = unit_norm(train.embeddings)
-        self.global_scores_ = _cluster_scores(signal, np.arange(train.n_queries), decimals=4)
+        self.global_scores_ = cluster_scores(signal, np.arange(train.n_queries), decimals=4)
         self.centroids_, self.subject_representatives_ = [], {}
+        memo = self.memo if self.memo is not None else ClusteringMemo()
         if self.n_jobs != 1:
-            self._cluster_in_parallel(x, train.subjects, proficient, weight)
+            memo.compute_missing(self._clustering(), [
+                (points, weights) for subject in dict.fromkeys(train.subjects)
+                for _, points, weights in self._proficient_sets(
+                    *(a[train.subjects == subject] for a in (x, proficient, weight)))],
+                self.n_jobs)
         # Thousands of k-means fits on tens to hundreds of points: threads only add waiting,
         # and on a busy machine OpenMP's waiting made each fit 25x slower (47 ms vs 1.8 ms).
         with threadpool_limits(limits=1):
             for subject in dict.fromkeys(train.subjects):
                 rows = np.flatnonzero(train.subjects == subject)
                 centroids = self._subject_centroids(subject, x[rows], proficient[rows],
-                                                    weight[rows], signal[rows])
+                                                    weight[rows], signal[rows], memo)
                 self.centroids_.extend(centroids)
                 vectors = [c.vector for c in centroids] or list(x[rows])
                 self.subject_representatives_[subject] = unit_norm(np.mean(vectors, axis=0))
         return self
 
     def _subject_centroids(self, subject: str, x: np.ndarray, proficient: np.ndarray,
-                           weight: np.ndarray, signal: np.ndarray) -> list[Centroid]:
+                           weight: np.ndarray, signal: np.ndarray, memo: ClusteringMemo
+                           ) -> list[Centroid]:
         """Cluster, merge, assign, rank and prune one subject (§5.4–5.6)."""
         centroids = []
         for j, points, weights in self._proficient_sets(x, proficient, weight):
             model = self.models_[j]
-            vectors, labels = self._cluster(points, weights)
+            vectors, labels = memo.cluster(self._clustering(), points, weights)
             counts = np.bincount(labels, minlength=len(vectors))
             centroids += [Centroid(f"{subject}::model={model}::c{c}", subject, vectors[c],
                                    ((model, c),), int(counts[c]))
@@ -328,16 +283,16 @@ class CASCAL(Router):
             centroids = merge_close_centroids(centroids, self.merge_threshold)
         if not centroids:
             return []
-        assigned = _assign(x, centroids)
+        assigned = assign_nearest(x, centroids)
         centroids = [c for c, rows in zip(centroids, assigned) if len(rows)]
         assigned = [rows for rows in assigned if len(rows)]
         for c, rows in zip(centroids, assigned):
-            c.scores = _cluster_scores(signal, rows, decimals=3)
+            c.scores = cluster_scores(signal, rows, decimals=3)
         if self.prune:
             centroids, assigned = prune_redundant_centroids(
                 centroids, assigned, self.models_, self.prune_jaccard)
             for c, rows in zip(centroids, assigned):
-                c.scores = _cluster_scores(signal, rows, decimals=3)
+                c.scores = cluster_scores(signal, rows, decimals=3)
                 c.vector = unit_norm(x[rows].mean(axis=0))
         for c, rows in zip(centroids, assigned):
             c.n_assigned = len(rows)
@@ -353,102 +308,10 @@ class CASCAL(Router):
                 sets.append((j, x[keep], weight[keep]))
         return sets
 
-    def _memo_key(self, x: np.ndarray, weight: np.ndarray) -> bytes:
-        """Digest of a clustering's inputs and parameters."""
-        params = (self.clustering, self.k_max, self.silhouette_floor, self.linkage_threshold,
-                  self.random_state, self.silhouette_sample)
-        digest = hashlib.blake2b(repr(params).encode(), digest_size=20)
-        for array in (x, weight):
-            array = np.ascontiguousarray(array, dtype=np.float64)
-            digest.update(repr(array.shape).encode())
-            digest.update(array.tobytes())
-        return digest.digest()
-
-    @staticmethod
-    def _remember(key: bytes, result: tuple[np.ndarray, np.ndarray]) -> None:
-        vectors, labels = result
-        vectors.setflags(write=False)
-        labels.setflags(write=False)
-        while len(_CLUSTERINGS) >= _MEMO_SIZE:
-            del _CLUSTERINGS[next(iter(_CLUSTERINGS))]
-        _CLUSTERINGS[key] = vectors, labels
-
-    def _cluster(self, x: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Centroids ``(k, d)`` (unit norm) and labels ``(n,)`` of one (model, subject)'s
-        proficient queries ``x`` (unit rows) with weights ``(n,)`` (§5.4).
-
-        The result depends only on ``x``, ``weight`` and the clustering parameters, so it is
-        computed once per content and shared (read-only) by every later fit that asks again."""
-        key = self._memo_key(x, weight)
-        if key not in _CLUSTERINGS:
-            self._remember(key, self._compute_clusters(x, weight))
-        return _CLUSTERINGS[key]
-
-    def _cluster_in_parallel(self, x: np.ndarray, subjects: np.ndarray, proficient: np.ndarray,
-                             weight: np.ndarray) -> None:
-        """Compute every (model, subject) clustering not yet known in ``n_jobs`` processes."""
-        from joblib import Parallel, delayed
-
-        missing = {}
-        for subject in dict.fromkeys(subjects):
-            rows = subjects == subject
-            for _, vectors, weights in self._proficient_sets(x[rows], proficient[rows],
-                                                             weight[rows]):
-                key = self._memo_key(vectors, weights)
-                if key not in _CLUSTERINGS:
-                    missing[key] = (vectors, weights)
-        results = Parallel(n_jobs=self.n_jobs)(
-            delayed(self._compute_clusters)(vectors, weights) for vectors, weights in missing.values())
-        for key, result in zip(missing, results):
-            self._remember(key, result)
-
-    def _compute_clusters(self, x: np.ndarray, weight: np.ndarray
-                          ) -> tuple[np.ndarray, np.ndarray]:
-        """What :meth:`_cluster` returns, computed."""
-        n = len(x)
-        weight = weight * (n / weight.sum())
-        single = (unit_norm(np.average(x, axis=0, weights=weight))[None, :],
-                  np.zeros(n, dtype=int))
-        n_unique = len(np.unique(np.round(x, 12), axis=0))
-        if n_unique == 1:
-            return single
-        if self.clustering == "agglomerative":
-            labels = AgglomerativeClustering(
-                n_clusters=None, metric="cosine", linkage="average",
-                distance_threshold=self.linkage_threshold).fit_predict(x)
-        else:
-            labels = self._kmeans_labels(x, weight, n_unique)
-            if labels is None:
-                return single
-        k = labels.max() + 1
-        vectors = np.array([np.average(x[labels == c], axis=0, weights=weight[labels == c])
-                            for c in range(k)])
-        return unit_norm(vectors), labels
-
-    def _kmeans_labels(self, x: np.ndarray, weight: np.ndarray,
-                       n_unique: int) -> np.ndarray | None:
-        """Labels of the weighted k-means with the best cosine silhouette over
-        ``k = 2..min(k_max, n-1, n_unique-1)``; None if no k is feasible or the best silhouette
-        is below the floor."""
-        n = len(x)
-        rows = np.arange(n)
-        if self.silhouette_sample is not None and n > self.silhouette_sample:
-            rows = np.sort(np.random.default_rng(self.random_state).choice(
-                n, self.silhouette_sample, replace=False))
-        best_score, best_labels = -np.inf, None
-        for k in range(2, min(self.k_max, n - 1, n_unique - 1) + 1):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                labels = KMeans(n_clusters=k, n_init="auto", random_state=self.random_state,
-                                max_iter=200).fit_predict(x, sample_weight=weight)
-            if not 2 <= len(np.unique(labels[rows])) <= len(rows) - 1:
-                continue  # silhouette undefined (the authors' code skips it via an exception)
-            score = cosine_silhouette(x[rows], labels[rows])
-            if score > best_score:
-                best_score, best_labels = score, labels
-        if best_labels is None or best_score < self.silhouette_floor:
-            return None
-        return np.unique(best_labels, return_inverse=True)[1]
+    def _clustering(self) -> Clustering:
+        """This router's clustering parameters."""
+        return Clustering(self.clustering, self.k_max, self.silhouette_floor,
+                          self.linkage_threshold, self.random_state, self.silhouette_sample)
 
     # ----- inference -----
 
@@ -547,15 +410,16 @@ class CASCAL(Router):
         Returns
         -------
         pandas.DataFrame
-            One row per final centroid: ``subject, centroid, members, models, seed_count,
-            n_assigned``, then one ranking-score column per model (vectors left out).
+            One row per final centroid: ``subject, centroid, model, cluster`` (the model and
+            cluster index that formed it), ``members, models, seed_count, n_assigned``, then one ranking-score column per model (vectors left out).
         """
         self._check_fitted()
-        rows = [{"subject": c.subject, "centroid": c.id, "members": c.members,
-                 "models": c.models, "seed_count": c.seed_count, "n_assigned": c.n_assigned,
-                 **dict(zip(self.models_, c.scores))} for c in self.centroids_]
-        columns = ["subject", "centroid", "members", "models", "seed_count", "n_assigned",
-                   *self.models_]
+        rows = [{"subject": c.subject, "centroid": c.id, "model": c.model, "cluster": c.cluster,
+                 "members": c.members, "models": c.models, "seed_count": c.seed_count,
+                 "n_assigned": c.n_assigned, **dict(zip(self.models_, c.scores))}
+                for c in self.centroids_]
+        columns = ["subject", "centroid", "model", "cluster", "members", "models", "seed_count",
+                   "n_assigned", *self.models_]
         return pd.DataFrame(rows, columns=columns)
 
 
@@ -569,6 +433,7 @@ class CASCALGT(CASCAL):
     not counted). Every other step, parameter and attribute is CASCAL's (see :class:`CASCAL`).
     """
 
+    family = "query-answer"
     uses_labels = True
 
     def _proficiency(self, train: RoutingData) -> tuple[np.ndarray, np.ndarray]:
@@ -579,143 +444,3 @@ class CASCALGT(CASCAL):
         labelled = np.array([label is not None for label in train.labels], dtype=bool)
         correct[~labelled] = np.nan
         return correct
-
-
-def merge_close_centroids(centroids: list[Centroid], threshold: float) -> list[Centroid]:
-    """Greedy merge of a subject's centroids closer than ``threshold`` (PAPER.md §5.5).
-
-    In insertion order, each not-yet-merged ``c1`` scans the later not-yet-merged ``c2``: when
-    ``1 - cos(c1, c2) < threshold`` the one with fewer seeds merges into the other (``c2`` into
-    ``c1`` on a tie); if ``c1`` is the one that moves, its scan stops. Chains are followed to the
-    final target, which keeps its id, gets the seed-count-weighted mean of the original member
-    vectors (normalised) and the summed seed count. Distances use the original vectors.
-
-    Parameters
-    ----------
-    centroids : list of Centroid
-        In insertion order (pool model order, then cluster index).
-    threshold : float
-        Cosine-distance threshold.
-
-    Returns
-    -------
-    list of Centroid
-        The surviving targets, in insertion order.
-    """
-    vectors = unit_norm(np.array([c.vector for c in centroids])) if centroids else None
-    merged_into: dict[int, int] = {}
-    for i in range(len(centroids)):
-        if i in merged_into:
-            continue
-        for j in range(i + 1, len(centroids)):
-            if j in merged_into or 1.0 - vectors[i] @ vectors[j] >= threshold:
-                continue
-            if centroids[j].seed_count > centroids[i].seed_count:
-                merged_into[i] = j
-                break
-            merged_into[j] = i
-    groups: dict[int, list[int]] = {}
-    for i in range(len(centroids)):
-        target = i
-        while target in merged_into:
-            target = merged_into[target]
-        groups.setdefault(target, []).append(i)
-    merged = []
-    for target in sorted(groups):
-        group = [target] + [i for i in groups[target] if i != target]
-        seeds = np.array([centroids[i].seed_count for i in group], dtype=float)
-        vector = centroids[target].vector if len(group) == 1 else unit_norm(
-            np.average([centroids[i].vector for i in group], axis=0, weights=seeds))
-        merged.append(Centroid(centroids[target].id, centroids[target].subject, vector,
-                               sum((centroids[i].members for i in group), ()),
-                               int(seeds.sum())))
-    return merged
-
-
-def cosine_silhouette(x: np.ndarray, labels: np.ndarray) -> float:
-    """Mean silhouette of ``labels`` under cosine distance, for unit-norm rows ``x``.
-
-    The same value as ``sklearn.metrics.silhouette_score(x, labels, metric="cosine")`` (distances
-    clipped to [0, 2], a point alone in its cluster scores 0) in one matrix product, without
-    scikit-learn's per-call overhead, which dominated CASCAL's fit.
-
-    Parameters
-    ----------
-    x : array of shape (n, d)
-        Unit-norm rows.
-    labels : array of shape (n,), int
-        Cluster of each row; between 2 and ``n - 1`` distinct values.
-
-    Returns
-    -------
-    float
-    """
-    _, labels = np.unique(labels, return_inverse=True)
-    k = labels.max() + 1
-    if not 2 <= k <= len(x) - 1:
-        raise ValueError(f"the silhouette needs 2 to n-1 clusters, got {k} for n={len(x)}")
-    distance = np.clip(1.0 - x @ x.T, 0.0, 2.0)
-    np.fill_diagonal(distance, 0.0)
-    sums = distance @ np.eye(k)[labels]  # (n, k) summed distance to each cluster
-    counts = np.bincount(labels, minlength=k).astype(float)
-    rows = np.arange(len(x))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        within = sums[rows, labels] / (counts[labels] - 1)
-        means = sums / counts
-        means[rows, labels] = np.inf
-        between = means.min(axis=1)
-        samples = (between - within) / np.maximum(within, between)
-    return float(np.nan_to_num(samples).mean())
-
-
-def _assign(x: np.ndarray, centroids: list[Centroid]) -> list[np.ndarray]:
-    """Row indices of ``x`` (unit rows) nearest to each centroid by cosine (§5.6.1)."""
-    nearest = np.argmax(x @ np.array([c.vector for c in centroids]).T, axis=1)
-    return [np.flatnonzero(nearest == c) for c in range(len(centroids))]
-
-
-def prune_redundant_centroids(centroids: list[Centroid], assigned: list[np.ndarray],
-                              models: list[str], jaccard: float
-                              ) -> tuple[list[Centroid], list[np.ndarray]]:
-    """Prune clusters with the same top-3 model set into the larger one (PAPER.md §5.6.3).
-
-    In insertion order, each kept ``c1`` compares with the later kept ``c2``: if the Jaccard
-    index of their top-3 model sets (from ``Centroid.scores``, ties by name) is at least
-    ``jaccard``, the one with fewer assigned queries (``c2`` on a tie) is dropped and its queries
-    join the other; if ``c1`` is dropped, its scan stops. Sizes grow as queries move, rankings do
-    not change during the pass (the caller recomputes them).
-
-    Parameters
-    ----------
-    centroids : list of Centroid
-        A subject's non-empty clusters, with ``scores`` set.
-    assigned : list of arrays of int
-        Each cluster's assigned query rows.
-    models : list of str
-        Pool model names, in the order of ``scores``.
-    jaccard : float
-        Jaccard threshold.
-
-    Returns
-    -------
-    centroids, assigned : lists
-        The kept clusters (members extended by the pruned ones) and their query rows.
-    """
-    tops = [set(_ranking(c.scores, models)[:_TOP]) for c in centroids]
-    rows = [np.asarray(r) for r in assigned]
-    members = [c.members for c in centroids]
-    keep = [True] * len(centroids)
-    for i in range(len(centroids)):
-        for j in range(i + 1, len(centroids)):
-            if not (keep[i] and keep[j]):
-                continue
-            if len(tops[i] & tops[j]) / len(tops[i] | tops[j]) < jaccard:
-                continue
-            small, big = (i, j) if len(rows[j]) > len(rows[i]) else (j, i)
-            keep[small] = False  # when c1 (i) is dropped, its scan stops: keep[i] is False
-            rows[big] = np.concatenate([rows[big], rows[small]])
-            members[big] = members[big] + members[small]
-    kept = [i for i in range(len(centroids)) if keep[i]]
-    for i in kept:
-        centroids[i].members = members[i]
-    return [centroids[i] for i in kept], [np.sort(rows[i]) for i in kept]

@@ -70,6 +70,7 @@ class LLMRankRouter(Router):
         Mean training loss per epoch.
     """
 
+    family = "query-answer"
     uses_labels = True
 
     def __init__(self, hidden: int = 64, alpha: float = 0.5, temperature: float = 0.1,

@@ -93,6 +93,8 @@ class KNNRouter(NeighbourMeanRouter):
         See :class:`NeighbourMeanRouter`.
     """
 
+    family = "query-answer"
+
     def _targets(self, train: RoutingData) -> np.ndarray:
         return train.correct().astype(float)
 
@@ -126,6 +128,8 @@ class ClusterRouter(Router):
     sizes_ : array of shape (n_clusters_,)
         Train queries per cluster.
     """
+
+    family = "query-answer"
 
     def __init__(self, n_clusters: int = 64, prior: float = 1.0, random_state: int = 0) -> None:
         self.n_clusters = n_clusters
@@ -186,6 +190,8 @@ class CorrectnessClassifierRouter(Router):
     classifiers_ : list of (classifier or float)
         Per model, the fitted classifier or the constant score.
     """
+
+    family = "query-answer"
 
     def __init__(self, model: str = "logistic", random_state: int = 0) -> None:
         self.model = model

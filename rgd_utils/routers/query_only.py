@@ -46,6 +46,7 @@ class ConsensusKNNRouter(NeighbourMeanRouter):
         As in the base class.
     """
 
+    family = "query-only"
     uses_labels = False
 
     def __init__(self, n_neighbors: int = 10, metric: str = "cosine",
@@ -146,6 +147,7 @@ class SmoothieRouter(NeighbourMeanRouter):
         As in the base class; ``targets_`` holds ``1 − δ / 2`` per train query.
     """
 
+    family = "query-only"
     uses_labels = False
 
     def _targets(self, train: RoutingData) -> np.ndarray:
@@ -175,6 +177,7 @@ class LabelFreeKNNRouter(NeighbourMeanRouter):
         As in the base class; ``targets_`` holds the estimated probabilities.
     """
 
+    family = "query-only"
     uses_labels = False
 
     def __init__(self, estimator: str = "dawid-skene", n_neighbors: int = 10,

@@ -33,6 +33,7 @@ class RandomRouter(Router):
     models_ : list of str
     """
 
+    family = "reference"
     uses_labels = False
 
     def __init__(self, random_state: int = 0) -> None:
@@ -62,6 +63,8 @@ class BestSingleRouter(Router):
     accuracy_ : array of shape (m,)
         Train accuracy per model.
     """
+
+    family = "reference"
 
     def fit(self, train: RoutingData) -> BestSingleRouter:
         """Compute train accuracies; return ``self``."""
@@ -98,6 +101,8 @@ class BestPerSubjectRouter(Router):
         Train accuracy over all subjects.
     """
 
+    family = "reference"
+
     def __init__(self, random_state: int = 0) -> None:
         self.random_state = random_state
 
@@ -128,6 +133,8 @@ class OracleRouter(Router):
     ----------
     models_ : list of str
     """
+
+    family = "reference"
 
     def fit(self, train: RoutingData) -> OracleRouter:
         """Remember the models (nothing is learned); return ``self``."""
