@@ -157,7 +157,7 @@ SIM_POOLS: tuple[SimPool, ...] = (SimPool("large", 6, 1.0), SimPool("small", 6, 
 @dataclass(frozen=True)
 class SimConfig:
     """The knobs of the simulated world (defaults: the paper's scale, and the consensus-routing
-    map's paper-like point, :data:`rgd_utils.sim_map.PAPER_LIKE`: strong niches, independent
+    map's paper-like point, :data:`rgd_utils.sim_map.cells.PAPER_LIKE`: strong niches, independent
     models, confidence AUROC 0.75).
 
     Attributes
