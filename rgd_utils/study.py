@@ -27,7 +27,7 @@ from .responses import Expert, read_responses
 from .routers import RoutingData
 
 if TYPE_CHECKING:
-    from .simulate import SimConfig
+    from .sim_config import SimConfig
 
 
 @dataclass(frozen=True, eq=False)
@@ -139,7 +139,7 @@ def load_study(
     """
     spec = get_preset(preset)
     if spec.name == "sim":
-        from .simulate import SimConfig
+        from .sim_config import SimConfig
 
         study = simulated_study(SimConfig(scale=sim_scale), random_state)
         if generators is None:
@@ -174,7 +174,7 @@ def simulated_study(config: SimConfig, random_state: int = 0) -> Study:
 
     Parameters
     ----------
-    config : rgd_utils.simulate.SimConfig
+    config : rgd_utils.sim_config.SimConfig
         The world's knobs (e.g. a grid of generators for a generator-quality sweep).
     random_state : int, default 0
         Seed of the world.

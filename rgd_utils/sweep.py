@@ -31,7 +31,7 @@ from .routers import (
     LabelFreeKNNRouter,
     SmoothieRouter,
 )
-from .simulate import OPTION_LETTERS, SimConfig, SimGenerator
+from .sim_config import OPTION_LETTERS, SimConfig, SimGenerator
 from .study import Study, simulated_study
 
 #: Label noise of the grid (0: every generated answer right; 0.75: as good as random letters).
@@ -117,7 +117,7 @@ def generator_quality_sweep(label_noises: Sequence[float] = LABEL_NOISES,
     label_noises, difficulty_spreads : sequences of float
         The grid.
     scale : float, default 0.1
-        Size of the world (:class:`~rgd_utils.simulate.SimConfig`).
+        Size of the world (:class:`~rgd_utils.sim_config.SimConfig`).
     routers : RouterSet, optional
         Default :func:`sweep_routers`.
     ks : tuple of int, default (1,)

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from rgd_utils.routers import RoutingData
-from rgd_utils.simulate import SIM_BENCHMARKS, SIM_POOLS, SimConfig, simulate_world, with_confidence_auroc
+from rgd_utils.sim_config import SIM_BENCHMARKS, SIM_POOLS, SimConfig, with_confidence_auroc
+from rgd_utils.simulate import simulate_world
 from rgd_utils.world_knobs import error_correlation, measure_knobs, niche_strength
 
 POOL = list(SIM_POOLS[0].models)

@@ -13,9 +13,8 @@ from rgd_utils.benchmarks.schema import QUESTION_COLUMNS, make_question_table, v
 from rgd_utils.config import get_preset
 from rgd_utils.diagnostics import performance_spread, pool_majority
 from rgd_utils.responses import RESPONSE_COLUMNS
-from rgd_utils.simulate import (
-    SIM_BENCHMARKS, SIM_GENERATORS, SIM_POOLS, SimConfig, SimGenerator, simulate_world,
-)
+from rgd_utils.sim_config import SIM_BENCHMARKS, SIM_GENERATORS, SIM_POOLS, SimConfig, SimGenerator
+from rgd_utils.simulate import simulate_world
 
 SMALL = SimConfig(scale=0.01)
 LARGE_POOL = list(SIM_POOLS[0].models)

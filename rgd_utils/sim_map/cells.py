@@ -32,7 +32,13 @@ from ..routers import (
     Router,
     RoutingData,
 )
-from ..simulate import SIM_BENCHMARKS, SIM_POOLS, SimConfig, SimGenerator, with_confidence_auroc
+from ..sim_config import (
+    SIM_BENCHMARKS,
+    SIM_POOLS,
+    SimConfig,
+    SimGenerator,
+    with_confidence_auroc,
+)
 from ..study import simulated_study
 from ..world_knobs import measure_knobs
 
