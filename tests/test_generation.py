@@ -11,7 +11,7 @@ import pytest
 
 from rgd_utils import benchmarks as bm
 from rgd_utils import generation as gen
-from rgd_utils.benchmarks.hub import BBEH_TASKS
+from rgd_utils.benchmarks.formats import BBEH_TASKS
 from rgd_utils.generation.schedule import ATTEMPT_BLOCK, attempt_offset
 
 MEDMCQA_SUBJECTS = {

@@ -19,7 +19,7 @@ import pytest
 from huggingface_hub.errors import LocalEntryNotFoundError
 
 from rgd_utils import benchmarks as bm
-from rgd_utils.benchmarks import hub
+from rgd_utils.benchmarks import formats, hub
 
 # ----------------------------------------------------------------------------------------
 # Upstream-shaped data
@@ -177,8 +177,8 @@ def fake_snapshot(folder: Path, repo_id: str, pattern: str, calls: list[dict]):
 
 
 def test_format_mmlu_pro_keeps_native_ids_and_removes_na_padding(caplog) -> None:
-    with caplog.at_level(logging.WARNING, logger=hub.__name__):
-        table = hub.format_mmlu_pro(pd.DataFrame(MMLU_PRO_ROWS))
+    with caplog.at_level(logging.WARNING, logger=formats.__name__):
+        table = formats.format_mmlu_pro(pd.DataFrame(MMLU_PRO_ROWS))
     assert list(table.columns) == list(bm.QUESTION_COLUMNS)
     assert table["qid"].tolist() == ["mmlu_pro/70", "mmlu_pro/71", "mmlu_pro/72"]
     assert table["subject"].tolist() == ["math", "health", "other"]
@@ -195,7 +195,7 @@ def test_format_mmlu_pro_keeps_native_ids_and_removes_na_padding(caplog) -> None
 
 
 def test_format_mmlu_pro_can_keep_the_padding_like_the_papers_formatter() -> None:
-    table = hub.format_mmlu_pro(pd.DataFrame(MMLU_PRO_ROWS), drop_na=False)
+    table = formats.format_mmlu_pro(pd.DataFrame(MMLU_PRO_ROWS), drop_na=False)
     assert table["options"][1] == ["Lung", "Heart", "Liver", "N/A", "N/A"]
     assert table["answer"].tolist() == ["C", "B", "C"]
 
@@ -234,7 +234,7 @@ def test_load_supergpqa_numbers_rows_and_uses_the_answer_letter(tmp_path, monkey
     assert table["subject"].tolist() == ["Engineering", "Literature and Arts"]
     assert table["options"][1] == ["Marlowe", "Jonson", "Shakespeare"]
     assert table["answer"].tolist() == ["A", "C"]
-    assert table.equals(hub.format_supergpqa(pd.DataFrame(SUPERGPQA_ROWS)))
+    assert table.equals(formats.format_supergpqa(pd.DataFrame(SUPERGPQA_ROWS)))
     assert bm.validate_questions(table).rejected.empty
 
 
@@ -244,14 +244,14 @@ def test_load_supergpqa_numbers_rows_and_uses_the_answer_letter(tmp_path, monkey
 
 
 def test_format_medmcqa_keeps_the_first_n_rows() -> None:
-    table = hub.format_medmcqa(pd.DataFrame(MEDMCQA_ROWS), n_rows=3)
+    table = formats.format_medmcqa(pd.DataFrame(MEDMCQA_ROWS), n_rows=3)
     assert table["qid"].tolist() == ["medmcqa_hub/0", "medmcqa_hub/1", "medmcqa_hub/2"]
     assert table["subject"].tolist() == ["Anatomy", "Pathology", "Dental"]
     assert table["options"][2] == ["a2", "b2", "c2", "d2"]
     assert table["answer"].tolist() == ["A", "B", "C"]
-    assert len(hub.format_medmcqa(pd.DataFrame(MEDMCQA_ROWS), n_rows=None)) == 5
+    assert len(formats.format_medmcqa(pd.DataFrame(MEDMCQA_ROWS), n_rows=None)) == 5
     with pytest.raises(ValueError, match="first 30000 MedMCQA rows but there are 5"):
-        hub.format_medmcqa(pd.DataFrame(MEDMCQA_ROWS))
+        formats.format_medmcqa(pd.DataFrame(MEDMCQA_ROWS))
 
 
 def test_load_medmcqa_hub_reads_the_train_parquet(tmp_path, monkeypatch) -> None:
@@ -272,7 +272,7 @@ def test_load_medmcqa_hub_reads_the_train_parquet(tmp_path, monkeypatch) -> None
 
 @pytest.fixture(scope="module")
 def bbeh() -> pd.DataFrame:
-    return hub.format_bbeh(BBEH_TASKS_JSON).set_index("qid")
+    return formats.format_bbeh(BBEH_TASKS_JSON).set_index("qid")
 
 
 def test_bbeh_uses_the_nine_tasks_with_a_global_running_id(bbeh) -> None:
@@ -329,7 +329,7 @@ def test_bbeh_unmappable_targets_are_kept_and_then_rejected(bbeh) -> None:
 
 
 def test_parse_lettered_options_without_options_returns_the_whole_input() -> None:
-    assert hub.parse_lettered_options("  no options here \n") == ("no options here", [], [])
+    assert formats.parse_lettered_options("  no options here \n") == ("no options here", [], [])
 
 
 class FakeResponse(io.BytesIO):
@@ -351,7 +351,7 @@ def test_load_bbeh_downloads_once_then_reuses_the_cache(tmp_path, monkeypatch) -
         "bbeh_boardgame_qa/task.json")
     assert (tmp_path / "bbeh_nycc" / "task.json").exists()
     assert not list(tmp_path.rglob("*.part"))
-    pd.testing.assert_frame_equal(table, hub.format_bbeh(BBEH_TASKS_JSON))
+    pd.testing.assert_frame_equal(table, formats.format_bbeh(BBEH_TASKS_JSON))
 
     def no_network(url, timeout):
         raise AssertionError("the cached files should have been used")
