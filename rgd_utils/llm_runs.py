@@ -37,8 +37,10 @@ from .generation import GenerationValidation, generation_report, schedule, valid
 from .generation.run import generate_records, generation_request, record, train_subjects
 from .llm.cache import CacheMissError, LLMCache
 from .llm.registry import load_model
-from .pool import domain_choice_gain, routing_headroom, select_questions, study_questions
+from .pool import select_questions, study_questions
+from .pool_report import pool_strength_tables
 from .responses import Expert, answer_questions, answer_request
+from .results import write_table
 
 
 def run_answers(questions: pd.DataFrame, experts: list[Expert], cache: LLMCache,
@@ -268,53 +270,19 @@ def pool_tables(preset: Preset, questions: pd.DataFrame, experts: list[Expert], 
     missing : list of str
         Experts without all their answers in the cache, left out.
     """
-    from .specialists import SPECIALISTS, domain_assignment
-    from .specialists.compare import specialist_comparison
-
     splits = (("test", preset.n_test),) if test_only else (("train", preset.n_train), ("test", preset.n_test))
     real = pd.concat([select_questions(questions, list(preset.study_benchmarks), split, n, preset.seed)
                       for split, n in splits])
     responses, missing = replay_answers(real, experts, cache_root, preset.engine)
     if responses.empty:
         return {}, missing
-    test = real[real["split"] == "test"]
-    table = calibration_table(responses, test)
-    table["cell"] = [f"{a:.3f} [{lo:.2f}, {hi:.2f}]" for a, lo, hi in
-                     zip(table["accuracy"], table["low"], table["high"])]
-    tables = {"accuracy": table.pivot(index="model", columns="benchmark", values="cell")}
-    gains = {}
-    if not test_only:
-        tables["headroom"] = routing_headroom(responses, real).round(3)
-        gains["chosen on train"] = domain_choice_gain(responses, real, random_state=preset.seed)
-    names = sorted(set(responses["model"]))
-    design = domain_assignment(names, list(preset.study_benchmarks))
-    if design:
-        gains["specialist per domain, single expert in hindsight"] = domain_choice_gain(
-            responses, real, design, "test", preset.seed)
-    if gains:
-        tables["domain_choice"] = pd.DataFrame([
-            {"choice": label, "best single expert": g["best_single"], "its accuracy": g["best_single_test"],
-             "expert per benchmark": ", ".join(f"{b}: {e}" for b, e in g["per_benchmark"].items()),
-             "accuracy": g["per_benchmark_test"], "gain": g["gain"], "low": g["low"],
-             "high": g["high"], "n": g["n_test"]} for label, g in gains.items()]).set_index("choice").round(3)
-    bases = {spec.base for spec in SPECIALISTS.values()}
-    generalists = [n for n in names if n.rpartition(":")[0] not in {*SPECIALISTS, *bases}]
-    if generalists and any(n.rpartition(":")[0] in SPECIALISTS for n in names):
-        on_test = responses[responses["qid"].isin(test["qid"])]
-        overall = on_test["correct"].fillna(False).astype(bool).groupby(on_test["model"]).mean()
-        strongest = overall[generalists].idxmax()
-        tables["specialists"] = (specialist_comparison(responses, test, strongest, preset.seed)
-                                 .rename(columns=lambda c: c.replace("reference", strongest))
-                                 .set_index(["specialist", "benchmark"]).round(3))
-    return tables, missing
+    return pool_strength_tables(preset, real, responses, test_only), missing
 
 
 def print_pool(preset: Preset, questions: pd.DataFrame, experts: list[Expert], cache_root: Path,
                test_only: bool = False, tables_dir: Path | None = None) -> int:
     """Print :func:`pool_tables` (and write them as ``pool_<table>_<preset>`` CSV, Markdown and
     LaTeX files into ``tables_dir`` when given); 1 if no expert has its answers cached."""
-    from .results import write_table
-
     tables, missing = pool_tables(preset, questions, experts, cache_root, test_only)
     if missing:
         print("not (fully) in the cache, left out:", ", ".join(missing))
@@ -329,8 +297,8 @@ def print_pool(preset: Preset, questions: pd.DataFrame, experts: list[Expert], c
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Command line (see the module docstring)."""
+def _parser() -> argparse.ArgumentParser:
+    """The command line's parser: one subcommand per kind of run."""
     parser = argparse.ArgumentParser(prog="python -m rgd_utils.llm_runs")
     sub = parser.add_subparsers(dest="command", required=True)
     answer = sub.add_parser("answer", help="pool experts answer real questions")
@@ -385,51 +353,31 @@ def main(argv: list[str] | None = None) -> int:
     embed = sub.add_parser("embed", help="embed the study's questions (real, and generated so far)")
     embed.add_argument("--preset", default="cpu")
     embed.add_argument("--cache", type=Path, default=None)
-    args = parser.parse_args(argv)
-    if args.command == "work":
-        return work(args.presets, args.python, args.cache)
-    preset = get_preset(args.preset)
-    paths = get_paths()
-    questions = real_questions(preset, paths.questions)
-    if args.command == "progress":
-        table = study_progress(preset, questions, args.cache or paths.data / "cache")
-        table["share"] = (table["cached"] / table["needed"].clip(lower=1)).round(3)
-        print(table.to_string(index=False))
-        return 0
-    if args.command == "todo":
-        progress = study_progress(preset, questions, args.cache or paths.data / "cache")
-        print("\n".join(todo_commands(preset, progress, args.python)))
-        return 0
-    if args.command == "embed":
-        n = run_embeddings(preset, questions, args.cache or paths.data / "cache")
-        print(f"{n:,} question vectors in the cache")
-        return 0
-    if args.command == "pool":
-        return print_pool(preset, questions, [Expert.parse(n) for n in args.experts or preset.experts],
-                          args.cache or paths.data / "cache", args.test_only, args.tables)
-    if args.command == "calibrate":
-        chosen = select_questions(questions, args.benchmarks or list(preset.benchmarks), args.split,
-                                  args.per_benchmark, preset.seed)
-        responses, missing = replay_answers(chosen, [Expert.parse(n) for n in args.experts],
-                                            args.cache or paths.data / "cache", preset.engine)
-        if missing:
-            print("not (fully) in the cache, left out:", ", ".join(missing))
-        if not responses.empty:
-            table = calibration_table(responses, chosen)
-            pd.set_option("display.width", 160)
-            print(table.pivot(index="model", columns="benchmark", values="accuracy").round(3).to_string())
-            print(table.pivot(index="model", columns="benchmark", values="above_chance").to_string())
-            print(experts_above_chance(table).to_string())
-        return 0
-    if args.command == "generate":
-        spec = preset.generator(args.generator)
-        report = run_generation(spec, questions, args.benchmarks or list(preset.study_benchmarks),
-                                args.attempts or spec.attempts, preset.seed,
-                                LLMCache(args.cache or paths.data / "cache"), preset.engine)
-        pd.set_option("display.width", 200)
-        print(report.to_string())
-        return 0
-    cache = LLMCache(args.cache or paths.data / "cache")
+    return parser
+
+
+def _calibrate(args: argparse.Namespace, preset: Preset, questions: pd.DataFrame,
+               cache_root: Path) -> int:
+    """Print the experts' accuracy against chance, from the cache only."""
+    chosen = select_questions(questions, args.benchmarks or list(preset.benchmarks), args.split,
+                              args.per_benchmark, preset.seed)
+    responses, missing = replay_answers(chosen, [Expert.parse(n) for n in args.experts],
+                                        cache_root, preset.engine)
+    if missing:
+        print("not (fully) in the cache, left out:", ", ".join(missing))
+    if not responses.empty:
+        table = calibration_table(responses, chosen)
+        pd.set_option("display.width", 160)
+        print(table.pivot(index="model", columns="benchmark", values="accuracy").round(3).to_string())
+        print(table.pivot(index="model", columns="benchmark", values="above_chance").to_string())
+        print(experts_above_chance(table).to_string())
+    return 0
+
+
+def _answer(args: argparse.Namespace, preset: Preset, questions: pd.DataFrame,
+            cache_root: Path) -> int:
+    """Let the experts answer the chosen questions, filling the cache."""
+    cache = LLMCache(cache_root)
     if args.real:
         chosen = study_questions(questions, replace(preset, generators=()), preset.n_train, preset.n_test)
     elif args.generated:
@@ -446,6 +394,43 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(chosen)} questions x {len(experts)} experts; cache {cache.root} ({cache.mode})", flush=True)
     run_answers(chosen, experts, cache, preset.engine)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line (see the module docstring)."""
+    args = _parser().parse_args(argv)
+    if args.command == "work":
+        return work(args.presets, args.python, args.cache)
+    preset = get_preset(args.preset)
+    paths = get_paths()
+    questions = real_questions(preset, paths.questions)
+    cache_root = args.cache or paths.data / "cache"
+    if args.command == "progress":
+        table = study_progress(preset, questions, cache_root)
+        table["share"] = (table["cached"] / table["needed"].clip(lower=1)).round(3)
+        print(table.to_string(index=False))
+        return 0
+    if args.command == "todo":
+        print("\n".join(todo_commands(preset, study_progress(preset, questions, cache_root),
+                                      args.python)))
+        return 0
+    if args.command == "embed":
+        print(f"{run_embeddings(preset, questions, cache_root):,} question vectors in the cache")
+        return 0
+    if args.command == "pool":
+        return print_pool(preset, questions, [Expert.parse(n) for n in args.experts or preset.experts],
+                          cache_root, args.test_only, args.tables)
+    if args.command == "calibrate":
+        return _calibrate(args, preset, questions, cache_root)
+    if args.command == "generate":
+        spec = preset.generator(args.generator)
+        report = run_generation(spec, questions, args.benchmarks or list(preset.study_benchmarks),
+                                args.attempts or spec.attempts, preset.seed,
+                                LLMCache(cache_root), preset.engine)
+        pd.set_option("display.width", 200)
+        print(report.to_string())
+        return 0
+    return _answer(args, preset, questions, cache_root)
 
 
 if __name__ == "__main__":
