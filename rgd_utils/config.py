@@ -301,17 +301,24 @@ def find_root(start: Path | None = None) -> Path:
 
 @dataclass(frozen=True)
 class Paths:
-    """Where a run reads and writes. Relative folders are taken from the repository root."""
+    """Every folder a run reads and writes. Relative folders are taken from the repository root,
+    so a notebook finds the same folders whatever its working directory."""
 
     root: Path
     data: Path = field(default=Path("data"))
     figures: Path = field(default=Path("figures"))
+    results: Path = field(default=Path("results"))
+    cache: Path | None = None
+    runs: Path = field(default=Path("runs"))
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "data", self._absolute(self.data))
-        object.__setattr__(self, "figures", self._absolute(self.figures))
+        for name in ("data", "figures", "results", "runs"):
+            object.__setattr__(self, name, self.resolve(getattr(self, name)))
+        cache = self.data / "cache" if self.cache is None else self.resolve(self.cache)
+        object.__setattr__(self, "cache", cache)
 
-    def _absolute(self, path: Path) -> Path:
+    def resolve(self, path: str | Path) -> Path:
+        """``path``, taken from the repository root when relative."""
         path = Path(path)
         return path if path.is_absolute() else self.root / path
 
@@ -331,6 +338,10 @@ class Paths:
         return self.data / "reports"
 
 
-def get_paths(data_dir: str | Path = "data", figures_dir: str | Path = "figures") -> Paths:
-    """Return the run's paths, relative folders resolved against the repository root."""
-    return Paths(root=find_root(), data=Path(data_dir), figures=Path(figures_dir))
+def get_paths(data_dir: str | Path = "data", figures_dir: str | Path = "figures",
+              results_dir: str | Path = "results", cache_dir: str | Path | None = None,
+              runs_dir: str | Path = "runs") -> Paths:
+    """Return the run's paths, relative folders resolved against the repository root (the
+    LLM cache defaults to ``<data>/cache``)."""
+    return Paths(root=find_root(), data=Path(data_dir), figures=Path(figures_dir),
+                 results=Path(results_dir), cache=cache_dir, runs=Path(runs_dir))

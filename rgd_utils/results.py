@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .aggregate import interval_table, macro_average
-from .config import find_root, get_preset
+from .config import get_paths, get_preset
 from .result_schema import RESULT_COLUMNS
 from .router_sets import with_router_columns
 
@@ -45,6 +45,12 @@ PAPER_SEED_TABLE = pd.DataFrame(
 )
 #: PAPER.md §6.1 claim A1 (the abstract): CASCAL vs the best query-answer router, weak generator.
 PAPER_ABSTRACT_GAIN = 4.6
+
+
+def results_folder(results_dir: str | Path) -> Path:
+    """The results folder ``results_dir``, taken from the repository root when relative (so a
+    notebook writes to the same folder whatever its working directory)."""
+    return get_paths(results_dir=results_dir).results
 
 
 def _read_named(folder: Path) -> pd.DataFrame:
@@ -83,8 +89,7 @@ def write_results(results: pd.DataFrame, results_dir: str | Path, stem: str, pre
     pathlib.Path
         The file written (rows sorted by :func:`sort_results`).
     """
-    folder = Path(results_dir)
-    folder = folder if folder.is_absolute() else find_root() / folder
+    folder = results_folder(results_dir)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{stem}_{preset}.parquet"
     sort_results(results).to_parquet(path, index=False)
@@ -112,7 +117,7 @@ def collect_results(results_dir: str | Path) -> pd.DataFrame:
     ValueError
         When two notebooks report different numbers for the same result.
     """
-    table = _read_named(Path(results_dir))
+    table = _read_named(results_folder(results_dir))
     if table.empty:
         raise FileNotFoundError(f"no NN_<notebook>_<preset>.parquet results in {results_dir}; "
                                 f"run notebooks 04-06 first (make all)")
@@ -134,7 +139,7 @@ def collect_results(results_dir: str | Path) -> pd.DataFrame:
 
 def write_tidy_results(results: pd.DataFrame, results_dir: str | Path) -> list[Path]:
     """Write the tidy table to ``results.parquet`` and ``results.csv`` in ``results_dir``."""
-    folder = Path(results_dir)
+    folder = results_folder(results_dir)
     folder.mkdir(parents=True, exist_ok=True)
     parquet, csv = folder / "results.parquet", folder / "results.csv"
     results.to_parquet(parquet, index=False)
@@ -161,7 +166,7 @@ def write_diagnostics(table: pd.DataFrame, results_dir: str | Path, stem: str,
     -------
     pathlib.Path
     """
-    return _write_named(table, Path(results_dir) / "diagnostics", stem, preset)
+    return _write_named(table, results_folder(results_dir) / "diagnostics", stem, preset)
 
 
 def _write_named(table: pd.DataFrame, folder: Path, stem: str, preset: str) -> Path:
@@ -174,7 +179,7 @@ def _write_named(table: pd.DataFrame, folder: Path, stem: str, preset: str) -> P
 
 def read_diagnostics(results_dir: str | Path) -> pd.DataFrame:
     """Every diagnostics table of ``results_dir/diagnostics`` (with ``preset``), or empty."""
-    return _read_named(Path(results_dir) / "diagnostics")
+    return _read_named(results_folder(results_dir) / "diagnostics")
 
 
 def write_named(table: pd.DataFrame, results_dir: str | Path, kind: str, stem: str,
@@ -188,13 +193,13 @@ def write_named(table: pd.DataFrame, results_dir: str | Path, kind: str, stem: s
     :func:`rgd_utils.experiments.filter_runs` of every seed, notebooks 04-06) and ``"seeds"``
     (results rows of seeds > 0); notebook 07 reads them with :func:`read_named`.
     """
-    return _write_named(table, Path(results_dir) / kind, stem, preset)
+    return _write_named(table, results_folder(results_dir) / kind, stem, preset)
 
 
 def read_named(results_dir: str | Path, kind: str) -> pd.DataFrame:
     """Every table of ``<results_dir>/<kind>`` (with ``preset``; a row written by two notebooks
     appears once), or empty."""
-    return _read_named(Path(results_dir) / kind).drop_duplicates(ignore_index=True)
+    return _read_named(results_folder(results_dir) / kind).drop_duplicates(ignore_index=True)
 
 
 def source_order(preset: str) -> list[str]:

@@ -272,3 +272,19 @@ def test_cost_points_keep_the_measured_policies_of_the_real_and_weakest_sources(
     assert points.loc[("pool-vote", "real", 1), "family"] == "reference"
     assert np.isnan(points.loc[("pool-vote", "real", 1), "aiq"])
     assert cost_points(tidy(rows), "cpu").empty
+
+
+def test_results_folders_resolve_from_the_root_whatever_the_working_directory(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a notebook run from notebooks/ (make lab) must write where make all writes
+    from rgd_utils.config import find_root, get_paths
+    from rgd_utils.results import results_folder
+
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.chdir(root / "notebooks")
+    paths = get_paths(results_dir="results")
+    assert find_root() == root
+    assert results_folder("results") == paths.results == root / "results"
+    assert paths.cache == root / "data" / "cache" and paths.runs == root / "runs"
+    assert get_paths(cache_dir=tmp_path / "c").cache == tmp_path / "c"
+    assert results_folder(tmp_path) == tmp_path

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..config import find_root
+from ..config import get_paths
 from ..consensus import RobustZ
 from ..evaluation import (
     best_single,
@@ -281,5 +281,4 @@ def read_table(path: str | Path) -> pd.DataFrame:
 
 def root_relative(path: str | Path) -> Path:
     """``path``, taken from the repository root when relative."""
-    path = Path(path)
-    return path if path.is_absolute() else find_root() / path
+    return get_paths().resolve(path)
