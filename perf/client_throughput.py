@@ -6,7 +6,7 @@ measured rate over that. The stub runs in a process of its own (asyncio, HTTP/1.
 one canned completion), so the client's work is what is measured, on the same 2 cores. The
 client is the study's own path: ``CachedLLM.run`` (cache off) over ``OpenAIBackend.stream``.
 
-    .venv/bin/python benchmarks/client_throughput.py            # writes benchmarks/results/client_throughput.csv
+    .venv/bin/python perf/client_throughput.py            # writes perf/results/client_throughput.csv
 
 Target (2 cores): efficiency at least 0.8 at 32 in flight with a 0.2 s delay.
 """

@@ -8,7 +8,7 @@ twice in a row; the time of the second training is reported, so that model loadi
 dequantisation and first-call warm-up are left out. Needs the specialists extra
 (``make specialists-env``).
 
-    .venv/bin/python benchmarks/specialist_training_step.py --bases qwen2.5-coder-0.5b qwen2.5-coder-1.5b
+    .venv/bin/python perf/specialist_training_step.py --bases qwen2.5-coder-0.5b qwen2.5-coder-1.5b
 
 Seen on 2 cores (AVX2, 2026-11-29): Gemma-3-270M 2.6 s per step of 8 questions, Qwen2.5-Coder-1.5B
 14.8 s (5.7x).

@@ -8,9 +8,9 @@ thread pools to one thread while it clusters (``threadpoolctl``). This benchmark
 that buys: the same fit, in the same run, with the limit replaced by a no-op (the baseline),
 idle and with one busy-looping process per core. Both must give the same centroids.
 
-    .venv/bin/python benchmarks/cascal_threads.py --queries 1200 --models 6 --repeats 3
+    .venv/bin/python perf/cascal_threads.py --queries 1200 --models 6 --repeats 3
 
-Data: the synthetic pool of ``benchmarks/cascal_scale.py`` (clustered embeddings, a planted best
+Data: the synthetic pool of ``perf/cascal_scale.py`` (clustered embeddings, a planted best
 model per niche), 10 subjects, 384-dimensional embeddings like MiniLM's.
 """
 

@@ -7,9 +7,9 @@ generator's question-writing prompts, 120 new tokens at temperature 0.8). Items 
 questions for the scoring modes and completions for generation. The vLLM server is started here
 (or ``--endpoint`` names one already serving the model) and stopped at the end.
 
-    .venv/bin/python benchmarks/engine_throughput.py --model qwen2.5-coder-1.5b
+    .venv/bin/python perf/engine_throughput.py --model qwen2.5-coder-1.5b
 
-Writes ``benchmarks/results/engine_throughput.csv`` (engine, mode, model, in_flight,
+Writes ``perf/results/engine_throughput.csv`` (engine, mode, model, in_flight,
 items_per_s) and prints vLLM's best rate over llama.cpp's per mode, and how often the two
 engines choose the same letter.
 """

@@ -10,9 +10,9 @@ afresh for each), so its ratio measures our bookkeeping; the two must give the s
 Memory is the process's peak resident size after each fit (sizes grow along the grid, so each
 row's peak is its own).
 
-    .venv/bin/python benchmarks/cascal_scale.py --queries 1000 10000 50000 --models 6 20 100
-    .venv/bin/python benchmarks/cascal_scale.py --queries 1000 10000 50000 200000 \
-        --models 6 50 200 --jobs 2 --out benchmarks/results/cascal_scale.csv
+    .venv/bin/python perf/cascal_scale.py --queries 1000 10000 50000 --models 6 20 100
+    .venv/bin/python perf/cascal_scale.py --queries 1000 10000 50000 200000 \
+        --models 6 50 200 --jobs 2 --out perf/results/cascal_scale.csv
 
 Targets on 2 cores (issue 6): fit 50,000 queries x 100 models in under 60 s; route at least
 10,000 queries per second. Data: a synthetic pool made here (clustered embeddings, a planted

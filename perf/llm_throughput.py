@@ -6,7 +6,7 @@ letters' log-probabilities). Ours runs with the cache off, so the ratio is the c
 layers (prompt rendering, chunked evaluation, log-softmax, result objects), not of disk I/O.
 The two are timed in alternating blocks so that a busy machine slows both alike.
 
-    .venv/bin/python benchmarks/llm_throughput.py --models smollm2-135m qwen2.5-coder-0.5b --n 40
+    .venv/bin/python perf/llm_throughput.py --models smollm2-135m qwen2.5-coder-0.5b --n 40
 
 Target: our throughput at least 90% of the bare loop's (overhead at most 10%).
 """
