@@ -14,7 +14,7 @@ row's peak is its own).
     .venv/bin/python perf/cascal_scale.py --queries 1000 10000 50000 200000 \
         --models 6 50 200 --jobs 2 --out perf/results/cascal_scale.csv
 
-Targets on 2 cores (issue 6): fit 50,000 queries x 100 models in under 60 s; route at least
+Targets on 2 cores: fit 50,000 queries x 100 models in under 60 s; route at least
 10,000 queries per second. Data: a synthetic pool made here (clustered embeddings, a planted
 best model per niche, per-model noisy confidences), 10 subjects.
 """

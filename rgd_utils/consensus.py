@@ -1,4 +1,4 @@
-"""Consensus among the pool: robust z-scores, vote weights, consensus scores (PAPER.md §5.1–5.3).
+"""Consensus among the pool: robust z-scores, vote weights, consensus scores (paper §5.1–5.3).
 
 The pipeline for one split of queries is
 
@@ -24,7 +24,7 @@ import numpy as np
 from scipy.special import expit, softmax
 
 CLASSES: tuple[str, ...] = tuple("ABCDEFGHIJKLMNOPQRST")
-"""The code's fixed 20-letter class set of the consensus softmax (PAPER.md §5.2)."""
+"""The code's fixed 20-letter class set of the consensus softmax (the paper's §5.2)."""
 
 _MAD_TO_STD = 1.4826
 
@@ -46,7 +46,7 @@ class RobustZ:
     """Per-model robust z-scores of confidence: ``z = (x - median) / (1.4826 * MAD)``.
 
     ``fit`` learns one location and scale per column (model) from the train split, ignoring NaN
-    (no answer); ``transform`` applies them to any split (PAPER.md §5.1: the train statistics are
+    (no answer); ``transform`` applies them to any split (paper §5.1: the train statistics are
     reused at test time). A scale that is 0 or not finite falls back to the column's standard
     deviation, and that to 1. A column with no finite value at all keeps ``median_ = NaN``, so
     its z-scores (and hence its vote weights) are NaN / 0 everywhere.
@@ -129,7 +129,7 @@ class RobustZ:
 def confidence_weights(
     z: np.ndarray, scale: float = 1.0, clip: tuple[float, float] = (0.01, 0.99)
 ) -> np.ndarray:
-    """Vote weights ``clip(sigmoid(scale * z), *clip)`` (PAPER.md §5.1).
+    """Vote weights ``clip(sigmoid(scale * z), *clip)`` (the paper's §5.1).
 
     Parameters
     ----------
@@ -176,7 +176,7 @@ def consensus_scores(
     temperature: float = 1.0,
     random_state: int = 0,
 ) -> np.ndarray:
-    """Each model's consensus score: how much weighted support its answer has (PAPER.md §5.2).
+    """Each model's consensus score: how much weighted support its answer has (the paper's §5.2).
 
     Per query, ``raw_c`` is the summed weight of the models answering letter ``c``.
 
@@ -223,7 +223,7 @@ def consensus_scores(
 
 
 def majority_agreement(choices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Which models gave a majority answer, and the size of the majority (PAPER.md §5.3).
+    """Which models gave a majority answer, and the size of the majority (the paper's §5.3).
 
     The majority set of a query is every answer tied for the top count (missing answers are not
     answers). ``agreement = #(models whose answer is in the majority set) / M`` with ``M`` the

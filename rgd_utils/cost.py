@@ -52,7 +52,7 @@ def prompt_tokens(questions: pd.DataFrame) -> np.ndarray:
     Parameters
     ----------
     questions : pandas.DataFrame
-        DESIGN.md questions (``question``, ``options``).
+        Question table (``question``, ``options``).
     """
     chars = [len(q) + sum(len(o) for o in opts)
              for q, opts in zip(questions["question"], questions["options"])]

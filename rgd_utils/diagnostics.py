@@ -1,9 +1,9 @@
 """Generator diagnostics: self-consistency, performance spread, the filters built on them, and
 ranking agreement (notebooks 03 and 04).
 
-[OURS] The paper names the two properties of an effective generator (PAPER.md §1.4, §3) but its
+[OURS] The paper names the two properties of an effective generator (the paper's §1.4, §3) but its
 formulas and thresholds were not retrievable; what follows is the project's operationalisation
-of PAPER.md §3, on the tables of DESIGN.md:
+of the paper's §3, on the study's tables:
 
 * **questions** ``qid, benchmark, subject, question, options, answer, split, source``;
 * **responses** ``qid, source, model, choice, confidence, raw, correct``.
@@ -31,7 +31,7 @@ from scipy.stats import kendalltau
 
 #: Labels a query's correctness can be measured against.
 LABELS: tuple[str, ...] = ("generated", "consensus")
-#: The filters of PAPER.md §3.3.
+#: The filters of the paper's §3.3.
 FILTERS: tuple[str, ...] = ("sc", "spread", "both")
 
 _KEYS = ["qid", "source", "benchmark", "subject"]
@@ -295,7 +295,7 @@ def dataset_diagnostics(
 
 
 def filter_queries(per_query: pd.DataFrame, how: str) -> pd.Series:
-    """[OURS] The PAPER.md §3.3 filters: which queries to keep.
+    """[OURS] The filters of the paper's §3.3: which queries to keep.
 
     Parameters
     ----------

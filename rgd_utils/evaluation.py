@@ -4,7 +4,7 @@ and routing shares.
 
 A router gives ``(n, m)`` scores; :func:`~rgd_utils.routers.base.rank_scores` orders the models
 per query (seeded random tie-break). With ``k = 1`` the query gets the top model's answer. With
-``k > 1`` the top ``k`` models vote (PAPER.md §5.7, the authors' ``rankings.py``): the letter
+``k > 1`` the top ``k`` models vote (the paper's §5.7, the authors' ``rankings.py``): the letter
 with the most votes wins; when several letters share the top count (e.g. three different
 answers), the answer of the model with the highest z-scored confidence among those letters'
 voters wins. A missing answer (None) casts no vote and is always wrong.
@@ -344,7 +344,7 @@ def evaluate_router(
 
     A router with ``uses_labels = False`` is fitted on ``train.without_labels()``. The vote's
     tie-break uses the router's own ``scaler_`` when it has one, else a RobustZ fitted on
-    ``train.confidence`` (the train statistics, as in PAPER.md §5.7).
+    ``train.confidence`` (the train statistics, as in the paper's §5.7).
 
     Parameters
     ----------

@@ -1,7 +1,7 @@
 """Generator diagnostics per dataset, the filtered train sets, and what filtering gains
 (notebooks 03 and 04).
 
-[OURS] PAPER.md §3 names self-consistency and performance spread and says that filtering the
+[OURS] The paper's §3 names self-consistency and performance spread and says that filtering the
 generated data on them helps, but its formulas and thresholds were not retrievable. The per-query
 quantities and the filters are those of :mod:`rgd_utils.diagnostics`; this module adds
 
@@ -36,7 +36,7 @@ from .evaluation import (
 )
 from .routers.base import Router, RoutingData
 
-#: Every train condition of the filtering study: unfiltered, then the filters of PAPER.md §3.3.
+#: Every train condition of the filtering study: unfiltered, then the filters of the paper's §3.3.
 FILTER_CHOICES: tuple[str, ...] = ("none", *FILTERS)
 
 
@@ -171,7 +171,7 @@ def spread_summary(
 
 
 def keep_mask(per_query: pd.DataFrame, how: str) -> pd.Series:
-    """Which queries a train condition keeps: all of them (``"none"``) or a PAPER.md §3.3 filter.
+    """Which queries a train condition keeps: all of them (``"none"``) or a paper §3.3 filter.
 
     Parameters
     ----------

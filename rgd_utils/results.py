@@ -35,7 +35,7 @@ COST_COLUMNS: tuple[str, ...] = ("router", "family", "train_source", "k", "cost"
 #: CASCAL with Dawid-Skene correctness (notebook 06's ablation grid).
 DAWID_SKENE_CASCAL = "CASCAL[correctness=dawid-skene]"
 
-#: PAPER.md §6.0, the seed summary's table (accuracy, %): a claim, of unclear provenance.
+#: The paper's §6.0 seed summary table (accuracy, %): a claim, of unclear provenance.
 PAPER_SEED_TABLE = pd.DataFrame(
     [("high (GPT-4 class)", 92, 88, 90, 91),
      ("medium (GPT-3.5 class)", 84, 80, 84, 86),
@@ -43,7 +43,7 @@ PAPER_SEED_TABLE = pd.DataFrame(
     columns=["generator", "generator quality", "best query-answer router",
              "best query-only router", "CASCAL"],
 )
-#: PAPER.md §6.1 claim A1 (the abstract): CASCAL vs the best query-answer router, weak generator.
+#: The paper's §6.1 claim A1 (abstract): CASCAL vs the best query-answer router, weak generator.
 PAPER_ABSTRACT_GAIN = 4.6
 
 
@@ -222,7 +222,7 @@ def with_averages(results: pd.DataFrame) -> pd.DataFrame:
 
 def main_table(results: pd.DataFrame, preset: str, k: int = 1) -> pd.DataFrame:
     """The main table of one preset: rows router × train source, columns benchmarks and the
-    average, cells ``"accuracy [low, high]"`` (unfiltered train data; PAPER.md §6.2).
+    average, cells ``"accuracy [low, high]"`` (unfiltered train data; the paper's §6.2).
 
     Parameters
     ----------
@@ -272,7 +272,7 @@ def filtering_table(results: pd.DataFrame, preset: str) -> pd.DataFrame:
 
 
 def ablation_table(results: pd.DataFrame, preset: str) -> pd.DataFrame:
-    """Average accuracy of CASCAL and its ablations (the paper's Section 5.8): rows variant
+    """Average accuracy of CASCAL and its ablations (the paper's §5.8): rows variant
     (CASCAL first), columns train source × k; empty when no ablation was run."""
     rows = with_router_columns(results[(results["preset"] == preset)
                                        & (results["filter"] == "none")])

@@ -23,9 +23,9 @@ class SimBenchmark:
     name : str
         Benchmark name (``sim_...``).
     subjects : tuple of str
-        Its subjects (PAPER.md §1.1 counts and names).
+        Its subjects (the paper's §1.1 counts and names).
     n_real : int
-        Real questions at ``scale=1`` (PAPER.md §1.1 sizes), split train/test per subject.
+        Real questions at ``scale=1`` (the paper's §1.1 sizes), split train/test per subject.
     difficulty : float
         Mean logit difficulty of its items (higher: lower accuracy).
     """
@@ -60,7 +60,7 @@ class SimGenerator:
 
 @dataclass(frozen=True)
 class SimPool:
-    """A simulated pool of models (routed separately, as in PAPER.md §1.3).
+    """A simulated pool of models (routed separately, as in the paper's §1.3).
 
     Attributes
     ----------
@@ -122,7 +122,7 @@ class SimConfig:
     scale : float
         Multiplies every size (real questions and generated queries); 0.01 runs in milliseconds.
     n_generated : int
-        Generated queries per benchmark and generator at ``scale=1`` (PAPER.md §1.4: ~5,000),
+        Generated queries per benchmark and generator at ``scale=1`` (the paper's §1.4: ~5,000),
         spread round-robin over the subjects.
     train_fraction : float
         Share of each subject's real questions in the train split.

@@ -1,12 +1,12 @@
 """The ``sim`` world: a SIMULATED pool at the paper's scale, with planted truth.
 
-No LLM is called and no real question is used. The world writes the tables of DESIGN.md
+No LLM is called and no real question is used. The world writes the study's tables
 (questions, responses, embeddings) so that every analysis of the study runs on it unchanged,
 and beside them the truth those tables were drawn from, so that an analysis can be checked
 against what it should find. Everything it writes says it is simulated: benchmark names start
 with ``sim_``, model and generator names with ``sim-``, question texts with ``[simulated``.
 
-Generative model [OURS] (PAPER.md §1 gives the scale; the mechanics are ours):
+Generative model [OURS] (the paper's §1 gives the scale; the mechanics are ours):
 
 * **Queries.** Each subject has 2-4 latent clusters ("skill niches"). A subject has a random
   unit direction; its clusters' centres lie ``subject_spread`` away from it; a query is its
@@ -65,11 +65,11 @@ class SimWorld:
     random_state : int
         Its seed.
     questions : pandas.DataFrame
-        ``(n, 8)`` question table (DESIGN.md): real train/test items (``source="real"``), then each
+        ``(n, 8)`` question table: real train/test items (``source="real"``), then each
         generator's items (``source`` = generator name, ``split="train"``); 4 placeholder options;
         ``answer`` is the gold letter (real) or the generated label (generated).
     responses : pandas.DataFrame
-        ``(n * n_models, 7)`` responses table (DESIGN.md) of every model of every pool;
+        ``(n * n_models, 7)`` responses table of every model of every pool;
         ``raw`` is None; ``correct`` is against the item's own ``answer``.
     embeddings : numpy.ndarray
         ``(n, dim)`` float32 unit vectors, row ``i`` for ``questions.qid[i]`` (see :meth:`vectors`
@@ -107,7 +107,7 @@ class SimWorld:
         return self.embeddings[[self._rows[q] for q in qids]]
 
     def embedding_dict(self) -> dict[str, np.ndarray]:
-        """The DESIGN.md embedding contract: ``qid -> float32 vector``."""
+        """The embedding contract: ``qid -> float32 vector``."""
         return dict(zip(self.questions["qid"], self.embeddings))
 
 
@@ -205,7 +205,7 @@ def _real_counts(config: SimConfig, bench: SimBenchmark, rng: np.random.Generato
 
 
 def _round_robin(n: int, n_subjects: int) -> np.ndarray:
-    """Per-subject counts of ``n`` items drawn round-robin over the subjects (PAPER.md §2.3)."""
+    """Per-subject counts of ``n`` items drawn round-robin over the subjects (the paper's §2.3)."""
     return n // n_subjects + (np.arange(n_subjects) < n % n_subjects)
 
 

@@ -1,4 +1,4 @@
-"""CASCAL and CASCAL-GT (PAPER.md §5.3–5.8): each step on a hand-computed example, label
+"""CASCAL and CASCAL-GT (the paper's §5.3–5.8): each step on a hand-computed example, label
 blindness, edge cases, and recovery of planted skill niches."""
 
 from __future__ import annotations

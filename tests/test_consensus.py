@@ -1,5 +1,5 @@
 """Robust z-scores, confidence weights, consensus scores and majority agreement
-(PAPER.md §5.1–5.3), checked on small hand-computed examples."""
+(the paper's §5.1–5.3), checked on small hand-computed examples."""
 
 from __future__ import annotations
 

@@ -68,8 +68,8 @@ def test_sizes_subjects_and_splits(small) -> None:
         assert abs(len(mine) - round(bench.n_real * 0.01)) <= 2 * len(bench.subjects)
         sizes = mine.groupby("subject").size()
         n_train = mine.groupby("subject")["split"].agg(lambda s: (s == "train").sum())
-        assert (sizes >= 2).all() and (n_train == (0.6 * sizes).astype(int)).all()  # PAPER.md §1.2
-    assert [len(b.subjects) for b in SIM_BENCHMARKS] == [14, 13, 21, 9]  # PAPER.md §1.1
+        assert (sizes >= 2).all() and (n_train == (0.6 * sizes).astype(int)).all()  # paper §1.2
+    assert [len(b.subjects) for b in SIM_BENCHMARKS] == [14, 13, 21, 9]  # the paper's §1.1
 
 
 def test_everything_it_writes_says_it_is_simulated(small) -> None:
@@ -182,7 +182,7 @@ def test_the_sim_preset_names_the_simulated_world() -> None:
 @pytest.mark.slow
 def test_the_default_world_at_the_papers_scale() -> None:
     world = simulate_world()
-    assert len(world.questions) == 70281 + 3 * 4 * 5000  # PAPER.md §1.1 sizes + 5,000 per generator
+    assert len(world.questions) == 70281 + 3 * 4 * 5000  # paper §1.1 sizes + 5,000 per generator
     assert len(world.responses) == 12 * len(world.questions)
 
 

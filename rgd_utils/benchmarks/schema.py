@@ -1,4 +1,4 @@
-"""The common question table of DESIGN.md, and the validation every row goes through.
+"""The study's common question table, and the validation every row goes through.
 
 One row per question::
 

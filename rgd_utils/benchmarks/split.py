@@ -1,6 +1,6 @@
 """Seeded train/test split, stratified by subject, decided by a hash of each question id.
 
-The paper (PAPER.md §1.2) splits each subject 60/40 after an unseeded shuffle. Here the
+The paper (the paper's §1.2) splits each subject 60/40 after an unseeded shuffle. Here the
 order inside a (benchmark, subject) group is the order of ``sha256(f"{seed}:{qid}")``, so the
 split does not depend on row order, the machine, or the Python version: the same ids and seed
 always give the same sides.

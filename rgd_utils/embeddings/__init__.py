@@ -1,4 +1,4 @@
-"""Query embeddings for the routers (PAPER.md §1.5): one unit vector per question stem.
+"""Query embeddings for the routers (the paper's §1.5): one unit vector per question stem.
 
 * :func:`embed_questions` / :func:`embed_texts` (:mod:`.cached`): every vector goes through the
   project's committed cache, so replaying the study needs no encoder, torch or tokenizer.

@@ -24,7 +24,7 @@ from ..llm.cache import LLMCache, cache_key
 
 #: Cache operation name of an embedding.
 OP = "embed"
-#: Appended to a question stem before embedding (PAPER.md §1.5: stem only, plus "\n\n").
+#: Appended to a question stem before embedding (the paper's §1.5: stem only, plus "\n\n").
 QUESTION_SUFFIX = "\n\n"
 
 
@@ -142,7 +142,7 @@ def embed_questions(
     batch_size: int = 256,
     progress: str | None = None,
 ) -> dict[str, np.ndarray]:
-    """Embed the stems of a question table (PAPER.md §1.5), from the cache where possible.
+    """Embed the stems of a question table (the paper's §1.5), from the cache where possible.
 
     Parameters
     ----------

@@ -3,7 +3,7 @@ Qwen3-Embedding-8B on ``vllm serve``, or any server or API that speaks the forma
 
 Each batch is one ``POST {base_url}/embeddings`` with the standard body
 ``{"model": ..., "input": [...]}``; the reply's ``data[i].embedding`` rows are put back in
-``index`` order and L2-normalised (PAPER.md §1.5: every distance is cosine on unit vectors).
+``index`` order and L2-normalised (the paper's §1.5: every distance is cosine on unit vectors).
 The transport is :class:`~rgd_utils.llm.openai_http.OpenAIBackend`'s (standard-library HTTP,
 separate connect and read timeouts, bounded retries with exponential backoff on connection
 errors, timeouts, 429 and 5xx, the API key read from ``RGD_OPENAI_API_KEY`` or

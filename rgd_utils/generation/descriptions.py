@@ -1,4 +1,4 @@
-"""One paragraph per (benchmark, subject): what the generator is asked to imitate (PAPER.md §2.1).
+"""One paragraph per (benchmark, subject): what the generator is asked to imitate (paper §2.1).
 
 The paper's generators never see a real question: they get a hand-written paragraph that
 describes a category (skills tested, sub-topics, computational or conceptual nature, level),

@@ -1,4 +1,4 @@
-"""Tolerant parsing of one generator output into a four-option question (PAPER.md §2.4).
+"""Tolerant parsing of one generator output into a four-option question (the paper's §2.4).
 
 Small generators follow the requested format loosely, so three layouts are read, in order:
 

@@ -1,11 +1,11 @@
-"""The generator prompt, local-generator variant (PAPER.md §2.2): one question per call.
+"""The generator prompt, local-generator variant (the paper's §2.2): one question per call.
 
 The system message casts the model as a teaching assistant who writes one multiple-choice
 question from a category description, in the tagged-block format that
 :func:`rgd_utils.generation.parse_generation` reads, with one short worked example. The user
 message is the description and a reminder to use all six tags. No real question is shown.
 
-The wording is ours (the paper's prompt is paraphrased in PAPER.md, not quoted) and short,
+The wording is ours (the paper paraphrases its prompt rather than quoting it) and short,
 because the generators here are 0.135B-1.5B models with 2k-4k token contexts. The paper's
 prompt asks for "advanced graduate-level" questions; here the level comes from each
 description instead, since several offline benchmarks are grade-school science.

@@ -1,4 +1,4 @@
-"""Which subject each generation call is about, and its attempt number (PAPER.md §2.3).
+"""Which subject each generation call is about, and its attempt number (the paper's §2.3).
 
 The paper pops seed questions round-robin across each benchmark's subjects (refilling a
 subject when it runs out), so the generated data is balanced across subjects; only the

@@ -3,7 +3,7 @@
 A router follows scikit-learn: ``__init__`` only stores parameters, ``fit(train)`` learns and
 returns ``self``, learned state ends in ``_``. ``scores(data)`` is an ``(n_queries, n_models)``
 array, higher is better; :meth:`Router.rank` and :meth:`Router.route` turn it into model orders
-with an explicit, seeded tie-break (PAPER.md §5.7: shuffle, then a stable sort).
+with an explicit, seeded tie-break (the paper's §5.7: shuffle, then a stable sort).
 
 Query-only routers (``uses_labels = False``) never read ``labels``: the tests prove it by
 shuffling them and by setting them to None.
@@ -91,7 +91,7 @@ class RoutingData:
         models: Sequence[str],
         labels: bool = True,
     ) -> RoutingData:
-        """Build routing data from the study's tables (DESIGN.md schemas).
+        """Build routing data from the study's tables (the study's schemas).
 
         Parameters
         ----------

@@ -1,4 +1,4 @@
-"""CASCAL: consensus-aware skill clusters, and its labelled twin CASCAL-GT (PAPER.md §5.3–5.8).
+"""CASCAL: consensus-aware skill clusters, and its labelled twin CASCAL-GT (paper §5.3–5.8).
 
 Training, per subject (the authors' ``train.py``):
 
@@ -41,7 +41,7 @@ from .skill_clusters import (
 
 
 class CASCAL(Router):
-    """Query-only router: consensus-aware skill clusters (PAPER.md §5; defaults of §5.7).
+    """Query-only router: consensus-aware skill clusters (the paper's §5; defaults of §5.7).
 
     Parameters
     ----------
@@ -128,7 +128,7 @@ class CASCAL(Router):
     -----
     A model with no answer gets consensus NaN, counted as 0 in every mean (abstaining earns no
     consensus). A subject where no model has a proficient query gets no centroids; its test
-    queries get ``global_scores_`` (as PAPER.md §5.7.4 says; the authors' code would give all
+    queries get ``global_scores_`` (as the paper's §5.7.4 says; the authors' code would give all
     zeros there). Single-model pools work (every ranking is trivial).
     """
 
@@ -426,7 +426,7 @@ class CASCAL(Router):
 class CASCALGT(CASCAL):
     """CASCAL-GT: CASCAL with the (generated or real) labels as ground truth.
 
-    [OURS, inferred] (PAPER.md §4 table; only the name is documented): a model's proficient
+    [OURS, inferred] (the paper's §4 table names it, nothing more): a model's proficient
     queries are those it answers correctly (``train.correct()``, weight 1, no agreement filter, so
     ``weighted`` and ``min_consensus`` have no effect), and clusters rank models, and the global
     fallback scores them, by mean accuracy instead of mean consensus (queries without a label are

@@ -1,4 +1,4 @@
-"""Query-answer routers: learn each model's correctness on the train queries (PAPER.md §4).
+"""Query-answer routers: learn each model's correctness on the train queries (the paper's §4).
 
 Correctness is ``train.correct()``: a model's answer against the train label, which is the gold
 letter on real data and the generator's letter on generated data. All three routers work on the
@@ -100,7 +100,7 @@ class KNNRouter(NeighbourMeanRouter):
 
 
 class ClusterRouter(Router):
-    """Avengers-style router (Zhang et al. 2025; PAPER.md §4): k-means on the L2-normalised
+    """Avengers-style router (Zhang et al. 2025; the paper's §4): k-means on the L2-normalised
     train embeddings, each model's accuracy per cluster, a test query takes its nearest
     cluster's accuracies.
 

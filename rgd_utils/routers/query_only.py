@@ -1,8 +1,8 @@
 """Query-only routers: learn from the train queries and the pool's answers, never from labels
-(PAPER.md §4). Both smooth a label-free per-query quality estimate over the nearest train
+(the paper's §4). Both smooth a label-free per-query quality estimate over the nearest train
 queries (:class:`~rgd_utils.routers.query_answer.NeighbourMeanRouter`):
 
-* :class:`ConsensusKNNRouter` — each model's consensus score (PAPER.md §5.1–5.2);
+* :class:`ConsensusKNNRouter` — each model's consensus score (the paper's §5.1–5.2);
 * :class:`SmoothieRouter` — Smoothie-Train (Guha et al. 2024) on one-hot answers;
 * :class:`LabelFreeKNNRouter` — each model's estimated probability of being right, from an
   unsupervised ensemble estimator fitted per subject (:mod:`rgd_utils.label_free`) [OURS].

@@ -1,4 +1,4 @@
-"""Reference points that every router is compared with (PAPER.md §4, last rows).
+"""Reference points that every router is compared with (the paper's §4, last rows).
 
 * :class:`RandomRouter` — a uniformly random model per query (label-free);
 * :class:`BestSingleRouter` — the model with the best train accuracy, for every query;
