@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import papermill
 import pytest
+from sklearn.base import clone
 
 from rgd_utils.config import GeneratorSpec, Preset
 from rgd_utils.aggregate import interval_table, macro_average
@@ -27,14 +28,22 @@ from rgd_utils.result_schema import RESULT_COLUMNS, pool_name
 from rgd_utils.results import read_named, write_results
 from rgd_utils.router_sets import (
     CASCAL_ABLATIONS,
+    CASCAL_VARIANTS,
     INFERENCE_PARAMS,
+    ROUTER_NAMES,
+    SINGLE_MODEL,
     SharedFit,
+    ablation_name,
     ablation_routers,
     capped_clusters,
     router_family,
+    single_model,
+    with_router_columns,
 )
 from rgd_utils.routers import (
     CASCAL,
+    CASCALGT,
+    KNNRouter,
     BestSingleRouter,
     RandomRouter,
     RoutingData,
@@ -191,6 +200,26 @@ def test_names_families_and_cluster_cap():
     assert router_family("oracle") == "reference"
     assert router_family("model:m0") == "reference"
     assert [capped_clusters(n) for n in (0, 5, 100, 639, 5000)] == [1, 1, 10, 63, 64]
+
+
+def test_result_names_carry_family_router_and_variant_as_columns():
+    table = with_router_columns(pd.DataFrame({"router": [
+        "kNN", "CASCAL", "CASCAL[no-prune]", "pool-vote", single_model("m0")]}))
+    assert list(table["family"]) == ["query-answer", "query-only", "query-only", "reference",
+                                     "reference"]
+    assert list(table["base_router"]) == ["kNN", "CASCAL", "CASCAL", "pool-vote", SINGLE_MODEL]
+    assert list(table["variant"]) == ["", "", "no-prune", "", ""]
+    # every family comes from the router's class: one place to declare it
+    assert ROUTER_NAMES["kNN"].family == KNNRouter.family == "query-answer"
+    assert ROUTER_NAMES["CASCAL-GT"].family == CASCALGT.family == "query-answer"
+    assert {ablation_name(v) for v in CASCAL_VARIANTS} == set(CASCAL_ABLATIONS) - {"CASCAL"}
+
+
+def test_routers_are_estimators_copied_by_clone():
+    router = CASCAL(prune=False, random_state=3)
+    copy = clone(router).set_params(k_nearest=1)
+    assert copy.get_params()["prune"] is False and copy.random_state == 3
+    assert copy.k_nearest == 1 and router.k_nearest == 3
 
 
 PLANTED_MODELS = ["p0", "p1", "p2", "p3"]
