@@ -38,11 +38,8 @@ from rgd_utils.llm.backend import (
     PromptTooLongError,
 )
 from rgd_utils.llm.endpoints import Endpoint
-from rgd_utils.llm.openai_http import (
-    OpenAIBackend,
-    continuation_logprob,
-    lookup_top_logprob,
-)
+from rgd_utils.llm.openai_http import OpenAIBackend
+from rgd_utils.llm.openai_replies import continuation_logprob, lookup_top_logprob
 
 KEY = "sk-test-0123456789abcdef"
 CHAT = [{"role": "user", "content": "Pick one."}]
