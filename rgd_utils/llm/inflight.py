@@ -27,6 +27,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 E = TypeVar("E")
 
+
 class DeadlineExceeded(TimeoutError):
     """A call did not finish within its overall deadline (retries included)."""
 
@@ -96,6 +97,21 @@ def run_in_flight(
 
     loop = asyncio.new_event_loop()
     runner = loop.create_task(main())
+    worker = _run_in_thread(loop, runner, outcomes, done)
+    try:
+        while (outcome := outcomes.get()) is not done:
+            index, result, endpoint = outcome
+            yield index, result
+            _soon(loop, free.put_nowait, endpoint)  # stored by the consumer: the slot is free
+    finally:
+        _soon(loop, runner.cancel)
+        worker.join()
+
+
+def _run_in_thread(loop: asyncio.AbstractEventLoop, runner: asyncio.Task, outcomes: queue.Queue,
+                   done: object) -> threading.Thread:
+    """Run ``runner`` to its end on ``loop`` in a daemon thread, then close the loop and put
+    ``done`` on ``outcomes`` (the consumer's signal that nothing more will come)."""
 
     def thread_main() -> None:
         try:
@@ -106,14 +122,7 @@ def run_in_flight(
 
     worker = threading.Thread(target=thread_main, name="rgd-in-flight", daemon=True)
     worker.start()
-    try:
-        while (outcome := outcomes.get()) is not done:
-            index, result, endpoint = outcome
-            yield index, result
-            _soon(loop, free.put_nowait, endpoint)  # stored by the consumer: the slot is free
-    finally:
-        _soon(loop, runner.cancel)
-        worker.join()
+    return worker
 
 
 def _soon(loop: asyncio.AbstractEventLoop, callback: Callable, *args: object) -> None:

@@ -1,6 +1,6 @@
 """Local GGUF models through llama-cpp-python.
 
-Two traps on CPUs like ours are handled here (OFFLINE_RESOURCES.md §E):
+Two traps on CPUs like ours are handled here:
 
 * the default native build of llama.cpp compiles AMX/AVX-512 kernels that crash on CPUs
   without them; the Makefile builds the wheel with portable AVX2 flags (``make llm``);

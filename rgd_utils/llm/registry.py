@@ -55,7 +55,7 @@ class EndpointModel:
     n_params: int
 
 
-#: The paper's models (PAPER.md §1.3-1.5). Gemini is an API model and has no vLLM line.
+#: The paper's models (paper §1.3-1.5). Gemini is an API model and has no vLLM line.
 PAPER_MODELS: dict[str, EndpointModel] = {m.name: m for m in (
     EndpointModel("Llama70", "meta-llama/Llama-3.3-70B-Instruct", "pool-large", 70_000_000_000),
     EndpointModel("Qwen3-32", "Qwen/Qwen3-32B", "pool-large", 32_000_000_000),
