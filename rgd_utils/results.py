@@ -22,7 +22,7 @@ import pandas as pd
 from .aggregate import interval_table, macro_average
 from .config import get_paths, get_preset
 from .result_schema import RESULT_COLUMNS
-from .router_sets import with_router_columns
+from .router_sets import ablation_name, with_router_columns
 
 #: Columns of the tidy table: the preset, then the results schema.
 TIDY_COLUMNS: tuple[str, ...] = ("preset", *RESULT_COLUMNS)
@@ -33,7 +33,7 @@ KEY_COLUMNS: tuple[str, ...] = ("preset", "benchmark", "pool", "train_source", "
 COST_COLUMNS: tuple[str, ...] = ("router", "family", "train_source", "k", "cost", "accuracy",
                                  "low", "high", "aiq", "aiq_low", "aiq_high")
 #: CASCAL with Dawid-Skene correctness (notebook 06's ablation grid).
-DAWID_SKENE_CASCAL = "CASCAL[correctness=dawid-skene]"
+DAWID_SKENE_CASCAL = ablation_name("correctness=dawid-skene")
 
 #: The paper's §6.0 seed summary table (accuracy, %): a claim, of unclear provenance.
 PAPER_SEED_TABLE = pd.DataFrame(
