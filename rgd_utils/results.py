@@ -188,7 +188,7 @@ def write_named(table: pd.DataFrame, results_dir: str | Path, kind: str, stem: s
 
     Kinds: ``"curves"`` (:attr:`RouterRuns.curves <rgd_utils.experiments.RouterRuns>`, the
     accuracy–cost curves of notebooks 05 and 06), ``"label_free"``
-    (:func:`rgd_utils.experiments.estimator_quality`, notebook 06), ``"per_query"``
+    (:func:`rgd_utils.consensus_quality.estimator_quality`, notebook 06), ``"per_query"``
     (:attr:`RouterRuns.per_query <rgd_utils.experiments.RouterRuns>` and
     :func:`rgd_utils.experiments.filter_runs` of every seed, notebooks 04-06) and ``"seeds"``
     (results rows of seeds > 0); notebook 07 reads them with :func:`read_named`.
@@ -209,7 +209,7 @@ def source_order(preset: str) -> list[str]:
 
 
 def with_averages(results: pd.DataFrame) -> pd.DataFrame:
-    """``results`` plus their :func:`~rgd_utils.experiments.macro_average` rows
+    """``results`` plus their :func:`~rgd_utils.aggregate.macro_average` rows
     (``benchmark="average"``) per preset."""
     parts = [results]
     for _, part in results.groupby("preset", sort=True):

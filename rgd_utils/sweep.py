@@ -129,7 +129,7 @@ def generator_quality_sweep(label_noises: Sequence[float] = LABEL_NOISES,
     -------
     pandas.DataFrame
         One row per (generator, router, k), averaged over the benchmarks
-        (:func:`~rgd_utils.experiments.macro_average`): the results columns plus
+        (:func:`~rgd_utils.aggregate.macro_average`): the results columns plus
         ``label_noise``, ``difficulty_spread``, ``measured_noise`` and ``family``.
     """
     study, grid = relabelled_study(label_noises, difficulty_spreads, scale, seed)

@@ -1,4 +1,4 @@
-"""rgd_utils.experiments (the router experiments of notebooks 05 and 06), and the two notebooks
+"""The router experiments of notebooks 05 and 06 (running, router sets, aggregation), and the two notebooks
 run end to end on the simulated preset."""
 
 from __future__ import annotations
