@@ -1,5 +1,5 @@
-"""The router experiments of notebooks 05 and 06 (running, router sets, aggregation), and the two notebooks
-run end to end on the simulated preset."""
+"""The router experiments of notebooks 05 and 06 (running, router sets, aggregation), and the
+two notebooks run end to end on the simulated preset."""
 
 from __future__ import annotations
 
