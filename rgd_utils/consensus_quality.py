@@ -54,7 +54,7 @@ def consensus_calibration(data: RoutingData, version: str = "softmax",
 def reliability_curve(calibration: pd.DataFrame, n_bins: int = 10) -> pd.DataFrame:
     """Accuracy of the answers per consensus-score bin (equal-count bins).
 
-    The consensus score is compressed (the paper's Section 5.2), so the bins are quantiles rather than
+    The consensus score is compressed (paper §5.2), so the bins are quantiles rather than
     equal widths; tied quantiles merge, so there may be fewer than ``n_bins`` bins. Scores with at
     most ``n_bins`` distinct values get one bin per value.
 

@@ -290,7 +290,7 @@ def _single_model(name: str, j: int, test: RoutingData, costs: np.ndarray) -> di
 
 def reference_rows(study: Study, benchmarks: Sequence[str] | None = None,
                    seed: int = 0, costs: bool = True) -> pd.DataFrame:
-    """The reference points of each benchmark's real test split (the paper's Sections 4 and 7).
+    """The reference points of each benchmark's real test split (paper §4 and §7).
 
     * ``random``: expected accuracy of a uniformly random model per query
       (:func:`~rgd_utils.evaluation.random_expected_accuracy`; interval over the per-query

@@ -49,7 +49,7 @@ INFERENCE_PARAMS: frozenset[str] = frozenset({
     "k_nearest", "distance_temp", "sharp_scoring", "scoring_temp", "two_stage", "fallback",
     "distance_threshold", "fallback_ramp",
 })
-#: CASCAL's ablations (the paper's Section 5.8): variant -> parameters changed from the defaults.
+#: CASCAL's ablations (paper §5.8): variant -> parameters changed from the defaults.
 CASCAL_VARIANTS: dict[str, dict[str, object]] = {
     "no-weighted": {"weighted": False},
     "no-prune": {"prune": False},

@@ -1,4 +1,4 @@
-"""The paper's four benchmarks (the paper's Section 1.1), downloaded from where the authors got them.
+"""The paper's four benchmarks (paper §1.1), downloaded from where the authors got them.
 
 =============  ==========================================  =====================================
 benchmark      upstream                                    file(s) read

@@ -1,5 +1,5 @@
 """CASCAL's skill clusters: the centroids, how proficient queries are clustered (with a memo of
-clusterings a caller can share), and the merge and prune steps of the paper's Sections 5.4-5.6.
+clusterings a caller can share), and the merge and prune steps of paper §5.4-5.6.
 
 Every distance is the cosine distance between L2-normalised vectors.
 """
@@ -112,7 +112,7 @@ class Clustering:
 
     def compute(self, x: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Centroids ``(k, d)`` (unit norm) and labels ``(n,)`` of unit rows ``x`` with weights
-        ``(n,)`` (the paper's Section 5.4)."""
+        ``(n,)`` (paper §5.4)."""
         n = len(x)
         weight = weight * (n / weight.sum())
         single = (unit_norm(np.average(x, axis=0, weights=weight))[None, :],
@@ -200,7 +200,8 @@ class ClusteringMemo:
 
     def compute_missing(self, clustering: Clustering,
                         inputs: list[tuple[np.ndarray, np.ndarray]], n_jobs: int) -> None:
-        """Compute the clusterings of ``(x, weight)`` pairs not yet known in ``n_jobs`` processes."""
+        """Compute, in ``n_jobs`` processes, the clusterings of the ``(x, weight)`` pairs not yet
+        known."""
         from joblib import Parallel, delayed
 
         missing = {}
@@ -215,7 +216,7 @@ class ClusteringMemo:
 
 
 def merge_close_centroids(centroids: list[Centroid], threshold: float) -> list[Centroid]:
-    """Greedy merge of a subject's centroids closer than ``threshold`` (the paper's Section 5.5).
+    """Greedy merge of a subject's centroids closer than ``threshold`` (paper §5.5).
 
     In insertion order, each not-yet-merged ``c1`` scans the later not-yet-merged ``c2``: when
     ``1 - cos(c1, c2) < threshold`` the one with fewer seeds merges into the other (``c2`` into
@@ -310,7 +311,7 @@ def assign_nearest(x: np.ndarray, centroids: list[Centroid]) -> list[np.ndarray]
 def prune_redundant_centroids(centroids: list[Centroid], assigned: list[np.ndarray],
                               models: list[str], jaccard: float
                               ) -> tuple[list[Centroid], list[np.ndarray]]:
-    """Prune clusters with the same top-3 model set into the larger one (the paper's Section 5.6.3).
+    """Prune clusters with the same top-3 model set into the larger one (paper §5.6.3).
 
     In insertion order, each kept ``c1`` compares with the later kept ``c2``: if the Jaccard
     index of their top-3 model sets (from ``Centroid.scores``, ties by name) is at least
