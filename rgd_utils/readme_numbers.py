@@ -16,6 +16,7 @@ Blocks (``generated: KIND ARGS``):
 - ``table NAME [COLUMN=VALUE ...] [columns=A,B,...]``: the rows of ``NAME.csv`` whose COLUMN equals
   VALUE (``|`` separates alternatives), with the named columns (default: all). NAME is in
   ``results/tables``, or a path from the repository's root when it has a ``/``.
+  ``pivot=COLUMN:VALUES`` makes one column per value of COLUMN, holding VALUES.
 
 Words are split as a shell would (``"own domain=True"`` for a column name with spaces). Inline
 values (``value: NAME [COLUMN=VALUE ...] COLUMN``) read one cell of ``NAME.csv``; the filters
@@ -137,16 +138,24 @@ def claims_block(tables: Tables, preset: str) -> str:
 
 
 def table_block(tables: Tables, name: str, *words: str) -> str:
-    """Rows and columns of ``NAME.csv`` as a Markdown table."""
-    columns = [w.partition("=")[2].split(",") for w in words if w.startswith("columns=")]
-    frame = _filters(tables.read(name), [w for w in words if not w.startswith("columns=")], name)
-    if columns:
-        missing = [c for c in columns[0] if c not in frame.columns]
+    """Rows and columns of ``NAME.csv`` as a Markdown table; ``pivot=COLUMN:VALUES`` spreads the
+    cells of VALUES over one column per value of COLUMN (in order of appearance)."""
+    options = {w.partition("=")[0]: w.partition("=")[2] for w in words if w.startswith(("columns=", "pivot="))}
+    frame = _filters(tables.read(name), [w for w in words if not w.startswith(("columns=", "pivot="))], name)
+    if "columns" in options:
+        columns = options["columns"].split(",")
+        missing = [c for c in columns if c not in frame.columns]
         if missing:
             raise ValueError(f"{name}.csv has no column {missing[0]!r} (it has {', '.join(frame.columns)})")
-        frame = frame[columns[0]]
+        frame = frame[columns]
     if frame.empty:
         raise ValueError(f"no row of {name}.csv matches {' '.join(words)}")
+    if "pivot" in options:
+        spread, _, values = options["pivot"].partition(":")
+        keys = [c for c in frame.columns if c not in (spread, values)]
+        wide = frame.pivot(index=keys, columns=spread, values=values)
+        order = frame[keys].drop_duplicates().set_index(keys).index
+        frame = wide.reindex(index=order, columns=frame[spread].unique()).fillna("–").reset_index()
     return markdown(frame)
 
 
