@@ -43,6 +43,9 @@ import pandas as pd
 HEADLINE_K = 1
 #: The k shown beside it: the top-3 vote.
 OTHER_K = 3
+#: What the claims block reads from ``claims_<preset>.csv``.
+CLAIMS_COLUMNS = ["claim", "benchmark", "k", "estimate", "low", "high", "interval", "seeds", "p_adjusted",
+                  "mde", "family", "verdict"]
 
 BLOCK = re.compile(r"(<!-- generated: (?P<spec>[^>]*?) -->\n)(?P<body>.*?)(<!-- end generated -->)", re.S)
 VALUE = re.compile(r"(<!-- value: (?P<spec>[^>]*?) -->)(?P<body>.*?)(<!-- /value -->)")
@@ -117,6 +120,9 @@ def claims_block(tables: Tables, preset: str) -> str:
     """The preset's claims on the benchmarks' average: the headline k with its interval, adjusted
     p, minimum detectable effect and verdict, and the other k's estimate and verdict beside it."""
     frame = tables.read(f"claims_{preset}")
+    missing = [c for c in CLAIMS_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"claims_{preset}.csv lacks the columns {', '.join(missing)}: rerun notebook 07")
     average = frame[frame["benchmark"] == "average"]
     if average.empty:
         raise ValueError(f"claims_{preset}.csv has no row for the benchmarks' average: rerun notebook 07")

@@ -68,11 +68,13 @@ def test_blocks_and_values_are_rewritten_and_the_rest_kept(tmp_path) -> None:
     (lambda t: value(t, "main", "router=a", "average"), "2 rows match, need exactly 1"),
     (lambda t: value(t, "main", "model=a", "average"), "main.csv has no column 'model'"),
     (lambda t: table_block(t, "nothing"), "nothing.csv does not exist"),
+    (lambda t: claims_block(t, "x"), "claims_x.csv lacks the columns benchmark, k, estimate, low"),
     (lambda t: table_block(t, "main", "router=z"), "no row of main.csv matches router=z"),
     (lambda t: render("<!-- generated: chart main -->\n<!-- end generated -->", t), "unknown generated block 'chart'"),
 ])
 def test_a_bad_block_says_what_is_wrong(tmp_path, call, message) -> None:
     pd.DataFrame({"router": ["a", "a"], "average": ["0.5", "0.4"]}).to_csv(tmp_path / "main.csv", index=False)
+    pd.DataFrame({"claim": ["1. a"], "verdict": ["holds"]}).to_csv(tmp_path / "claims_x.csv", index=False)
     with pytest.raises(ValueError, match=re.escape(message)):
         call(Tables(tmp_path, tmp_path))
 
