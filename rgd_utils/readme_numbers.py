@@ -39,6 +39,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from rgd_utils.config import find_root
+
 #: The k the headline quotes: one model answers each query, the paper's main setting (top-1).
 HEADLINE_K = 1
 #: The k shown beside it: the top-3 vote.
@@ -224,18 +226,19 @@ def update(root: Path, tables: Tables, check: bool = False) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Rewrite or check the pages; exit status 1 on a page that differs (``--check``) or a bad block."""
     parser = argparse.ArgumentParser(prog="python -m rgd_utils.readme_numbers", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--root", type=Path, default=Path("."), help="the repository (default: here)")
+    parser.add_argument("--root", type=Path, default=None, help="the repository (default: the one here)")
     parser.add_argument("--tables", type=Path, default=None, help="default: ROOT/results/tables")
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if a page differs")
     args = parser.parse_args(argv)
     try:
-        tables = Tables(args.tables or args.root / "results" / "tables", args.root)
-        changed = update(args.root, tables, args.check)
-    except ValueError as error:
+        root = args.root or find_root()
+        changed = update(root, Tables(args.tables or root / "results" / "tables", root), args.check)
+    except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    names = ", ".join(str(p.relative_to(args.root)) for p in changed)
+    names = ", ".join(str(p.relative_to(root)) for p in changed)
     if args.check and changed:
         print(f"numbers differ from results/tables in: {names} (run `python -m rgd_utils.readme_numbers`)")
         return 1
