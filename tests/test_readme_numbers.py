@@ -142,3 +142,13 @@ def test_no_file_of_the_repository_names_files_outside_it() -> None:
     files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
     offenders = _offenders(files)
     assert not offenders, "\n".join(offenders)
+
+
+def test_make_all_rewrites_the_numbers_after_the_notebooks_only_into_the_committed_results() -> None:
+    def dry(*args: str) -> list[str]:
+        out = subprocess.run(["make", "--no-print-directory", "-C", str(ROOT), "-n", "all", *args],
+                             capture_output=True, text=True, check=True).stdout
+        return [line for line in out.splitlines() if "rgd_utils." in line]
+    lines = dry()
+    assert "rgd_utils.stages" in lines[-2] and lines[-1].endswith("-m rgd_utils.readme_numbers")
+    assert not any("readme_numbers" in line for line in dry("RESULTS_DIR=runs/smoke/results"))
