@@ -51,8 +51,9 @@ help: ## this list
 	@echo "    NB_PARAMS='-p seed 1' (papermill options)  NB_JOBS=$(NB_JOBS)  WITH_SIM= (no simulated world)"
 	@echo "    DATA_DIR=$(DATA_DIR)  FIGURES_DIR=$(FIGURES_DIR)  RESULTS_DIR=$(RESULTS_DIR)  PYTHON=$(PYTHON)"
 
-all: $(STAMP) ## run the stale notebooks, in order (cpu: the simulated world first)
+all: $(STAMP) ## run the stale notebooks in order (cpu: the simulated world first), then the README's numbers
 	@$(RUNNER) run
+	@$(if $(filter results,$(RESULTS_DIR)),$(PY) -m rgd_utils.readme_numbers)
 
 stale: $(STAMP) ## name the notebooks that make all would rerun, and why
 	@$(RUNNER) stale
