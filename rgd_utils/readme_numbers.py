@@ -57,7 +57,7 @@ NUMBER = re.compile(r"[+-]?\d+\.\d{4,}")
 @dataclass(frozen=True)
 class Tables:
     """Where a page's tables are: ``NAME`` is ``folder/NAME.csv``; a name with a ``/`` is a path from
-    the repository's root (``benchmarks/results/cascal_scale``)."""
+    the repository's root (``perf/results/cascal_scale``)."""
 
     folder: Path
     root: Path
