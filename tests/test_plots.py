@@ -13,3 +13,14 @@ def test_every_preset_but_the_default_study_names_its_figures_and_reports() -> N
     # the same rule names each pool's response folder
     assert get_paths().responses("cpu").name == "responses"
     assert get_paths().responses("cpu-specialists").name == "responses_cpu-specialists"
+
+
+def test_generators_get_short_labels_and_the_caption_names_their_models() -> None:
+    from rgd_utils.plots import generators_caption, source_labels, titled
+
+    assert source_labels("cpu") == {"real": "real", "qwen2.5-coder-1.5b": "strong",
+                                    "qwen2.5-coder-0.5b": "medium", "qwen2.5-coder-0.5b-t1.0": "weak"}
+    assert generators_caption("cpu") == (
+        "Generators: strong = qwen2.5-coder-1.5b at temperature 0.8; medium = qwen2.5-coder-0.5b at "
+        "temperature 0.8; weak = qwen2.5-coder-0.5b at temperature 1.")
+    assert titled("Accuracy", "sim") == "SIMULATED: Accuracy" and titled("Accuracy", "cpu") == "Accuracy"
