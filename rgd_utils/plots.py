@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib.pyplot as plt  # the notebook's inline backend, or Agg without a display
+import pandas as pd
 import seaborn as sns
 
 from .config import get_preset, preset_suffix  # noqa: F401  (preset_suffix re-exported: notebooks name figures with it)
@@ -18,9 +19,17 @@ _PDF_METADATA = {"CreationDate": None, "Creator": "rgd", "Producer": "rgd"}
 _PNG_METADATA = {"Software": "rgd"}
 
 
+#: Rows pandas shows before it cuts a table with "...": the notebooks' tables are compact views
+#: (longer ones are pivoted, and every full table is also written to CSV).
+MAX_DISPLAY_ROWS = 250
+
+
 def use_style() -> None:
-    """Apply the study's plotting style (seaborn whitegrid, colour-blind palette, 150 dpi)."""
+    """Apply the study's plotting style (seaborn whitegrid, colour-blind palette, 150 dpi), and
+    let pandas show every row of a notebook's table (up to :data:`MAX_DISPLAY_ROWS`)."""
     sns.set_theme(style="whitegrid", palette="colorblind", context="notebook")
+    pd.set_option("display.max_rows", MAX_DISPLAY_ROWS)
+    pd.set_option("display.min_rows", MAX_DISPLAY_ROWS)
     plt.rcParams.update({"figure.dpi": 110, "savefig.dpi": 150, "savefig.bbox": "tight",
                          "svg.hashsalt": "rgd", "pdf.fonttype": 42})
 
