@@ -109,3 +109,28 @@ def test_02_pool_responses_answers_every_study_question(executed) -> None:
     text = _text_of(notebook)
     assert "Real TEST questions: accuracy [95% interval]" in text
     assert (scratch / "figures" / "02_agreement.png").stat().st_size > 10_000
+
+
+def test_every_notebook_ends_with_what_its_run_shows_and_cites_nothing_outside_the_project() -> None:
+    outside = ("PAPER.md", "DESIGN.md", "OFFLINE_RESOURCES", "../shared", "[OURS]", "[SEC]", "[P-abs]")
+    for path in NOTEBOOKS:
+        notebook = nbformat.read(path, as_version=4)
+        last = notebook.cells[-1]
+        assert last.cell_type == "code" and "display(run_summary(" in last.source, \
+            f"{path.name} must end with a cell that shows run_summary(...)"
+        text = "\n".join(cell.source for cell in notebook.cells)
+        assert not [word for word in outside if word in text], f"{path.name} names {outside}"
+
+
+def test_executed_notebooks_end_on_their_summary_without_warnings(executed) -> None:
+    from rgd_utils.summary import HEADING
+
+    for name, (notebook, _) in executed.items():
+        outputs = notebook.cells[-1].outputs
+        markdown = [o["data"]["text/markdown"] for o in outputs if "text/markdown" in o.get("data", {})]
+        assert len(markdown) == 1 and markdown[0].startswith(HEADING), f"{name}: no summary at the end"
+        bullets = [line for line in markdown[0].splitlines() if line.startswith("- ")]
+        assert bullets and any(ch.isdigit() for ch in markdown[0]), f"{name}: a summary without a number"
+        noise = [o.get("text", "") for cell in notebook.cells for o in cell.get("outputs", [])
+                 if o.get("name") == "stderr" and "Warning" in o.get("text", "")]
+        assert not noise, f"{name} prints warnings: {noise[:2]}"
