@@ -137,7 +137,6 @@ def test_the_pages_and_build_files_name_nothing_outside_the_repository() -> None
     assert not [name for name in owned if issue.search((ROOT / name).read_text())]
 
 
-@pytest.mark.xfail(strict=True, reason="other branches remove the rest")
 def test_no_file_of_the_repository_names_files_outside_it() -> None:
     files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
     offenders = _offenders(files)
