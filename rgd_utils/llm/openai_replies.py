@@ -179,9 +179,10 @@ def is_single_word(continuation: str) -> bool:
     return bool(word) and not re.search(r"\s", word)
 
 
-def generation_body(prompt: Prompt, params: GenerationParams) -> dict[str, Any]:
-    """The request body of one generation (without ``model``)."""
-    body: dict[str, Any] = {"max_tokens": params.max_tokens, "temperature": params.temperature,
+def generation_body(prompt: Prompt, params: GenerationParams, max_tokens: int) -> dict[str, Any]:
+    """The request body of one generation (without ``model``), asking for ``max_tokens`` new
+    tokens (``params.max_tokens`` lowered to the endpoint's cap)."""
+    body: dict[str, Any] = {"max_tokens": max_tokens, "temperature": params.temperature,
                             "top_p": params.top_p, "seed": params.seed}
     if params.stop:
         body["stop"] = list(params.stop)
