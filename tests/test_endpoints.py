@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rgd_utils.llm.backend import GenerationParams, LLMRequest
+from rgd_utils.llm.backend import BackendError, GenerationParams, LLMRequest
 from rgd_utils.llm.cache import LLMCache
 from rgd_utils.llm.endpoints import Endpoint, endpoints_for, identity_with_cap, read_endpoints_file
 from rgd_utils.llm.openai_http import OpenAIBackend
@@ -86,6 +86,20 @@ def test_the_client_sends_at_most_the_endpoints_cap() -> None:
     finally:
         server.close()
     assert [r["body"]["max_tokens"] for r in server.requests] == [48, 12, 4_096]
+
+
+def test_a_budget_longer_than_the_servers_context_says_to_cap_the_endpoint() -> None:
+    refusal = {"error": {"message": "max_tokens=16384 cannot be greater than max_model_len=2048. Please "
+                         "request fewer output tokens. (parameter=max_tokens, value=16384)",
+                         "type": "BadRequestError", "param": "max_tokens", "code": 400}}  # vLLM 0.32's
+    server = FakeServer(lambda request: (400, refusal))
+    try:
+        with pytest.raises(BackendError, match="(?s)HTTP 400: max_tokens=16384 cannot.*cap the endpoint's max_tokens"):
+            OpenAIBackend([Endpoint(server.url)], "m", backoff=0.01).generate(
+                [[{"role": "user", "content": "Which?"}]], GenerationParams(max_tokens=16_384))
+    finally:
+        server.close()
+    assert len(server.requests) == 1  # a refusal is not retried
 
 
 def test_a_cap_is_part_of_the_served_models_identity_and_cache_keys(tmp_path, monkeypatch) -> None:

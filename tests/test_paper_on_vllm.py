@@ -28,7 +28,9 @@ import pytest
 from hub_fixture import write_hub_cache
 from rgd_utils.embeddings import MiniLMEncoder, OpenAIEmbeddingsEncoder
 from rgd_utils.config import PRESETS
-from rgd_utils.llm.endpoints import read_endpoints_file
+from rgd_utils.llm.backend import BackendError, GenerationParams
+from rgd_utils.llm.endpoints import Endpoint, read_endpoints_file
+from rgd_utils.llm.openai_http import OpenAIBackend
 from rgd_utils.llm.registry import PAPER_MODELS
 from rgd_utils.llm.vllm_server import VLLMServer, packaged_server, vllm_python
 
@@ -142,6 +144,9 @@ def test_the_readers_command_runs_the_paper_preset_on_real_vllm(servers, tmp_pat
         assert generations and max(g["n_tokens"] for g in generations) <= cap, name
     vectors = [line["value"] for line in _cache_lines(cache / EMBEDDER / "embed.jsonl")]
     assert vectors and {tuple(v["shape"]) for v in vectors} == {(384,)}  # MiniLM's, served by vLLM
+    with pytest.raises(BackendError, match="cannot be greater than max_model_len.*cap the endpoint"):
+        OpenAIBackend([Endpoint(servers["chat"])], _id("Llama70")).generate(  # no cap: the paper's budget
+            [[{"role": "user", "content": "Which?"}]], GenerationParams(max_tokens=16_384))
     texts = ["What is frozen water called?", "Which planet is known as the Red Planet?"]
     served = OpenAIEmbeddingsEncoder(servers["embedder"], _id(EMBEDDER)).encode(texts)
     assert (served * MiniLMEncoder().encode(texts)).sum(axis=1).min() > 0.999  # the study's MiniLM (bf16)
