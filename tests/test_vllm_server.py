@@ -85,6 +85,10 @@ def test_the_command_line_serves_every_name_on_loopback_with_the_adapters(tmp_pa
     assert command[command.index("--served-model-name") + 1:command.index("--host")] == ["base", "alias"]
     assert command[command.index("--host") + 1] == "127.0.0.1" and "--enable-lora" in command
     assert f"base+x={tmp_path / 'x'}" in command and server.url == "http://127.0.0.1:8123/v1"
+    assert command[command.index("--max-model-len") + 1] == "2048"
+    pooling = VLLMServer(tmp_path, ["embedder"], python=Path("py"), max_model_len=256,
+                         extra_args=["--runner", "pooling"]).command()
+    assert pooling[pooling.index("--max-model-len") + 1:] == ["256", "--runner", "pooling"]
 
 
 # -- the real engine ---------------------------------------------------------------------------

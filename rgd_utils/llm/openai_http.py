@@ -327,7 +327,8 @@ class OpenAIBackend:
         chat = not isinstance(prompt, str)
         path = "/chat/completions" if chat else "/completions"
         url = safe_url(endpoint.base_url + path)
-        reply = as_dict(await self._post(client, endpoint, path, generation_body(prompt, params), key))
+        body = generation_body(prompt, params, endpoint.cap(params.max_tokens))
+        reply = as_dict(await self._post(client, endpoint, path, body, key))
         choice, usage = first_choice(reply, url)
         finish = finish_reason(choice.get("finish_reason"), url)
         if chat:

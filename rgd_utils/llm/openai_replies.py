@@ -179,9 +179,10 @@ def is_single_word(continuation: str) -> bool:
     return bool(word) and not re.search(r"\s", word)
 
 
-def generation_body(prompt: Prompt, params: GenerationParams) -> dict[str, Any]:
-    """The request body of one generation (without ``model``)."""
-    body: dict[str, Any] = {"max_tokens": params.max_tokens, "temperature": params.temperature,
+def generation_body(prompt: Prompt, params: GenerationParams, max_tokens: int) -> dict[str, Any]:
+    """The request body of one generation (without ``model``), asking for ``max_tokens`` new
+    tokens (``params.max_tokens`` lowered to the endpoint's cap)."""
+    body: dict[str, Any] = {"max_tokens": max_tokens, "temperature": params.temperature,
                             "top_p": params.top_p, "seed": params.seed}
     if params.stop:
         body["stop"] = list(params.stop)
@@ -250,8 +251,13 @@ def server_message(payload: bytes) -> str:
 
 
 def hint(message: str) -> str:
-    """What to enable, when a server's error is about a missing log-probability feature."""
+    """What to do, when a server's error is about a missing log-probability feature or a
+    ``max_tokens`` longer than its context."""
     lowered = message.lower()
+    if "max_tokens" in lowered and ("max_model_len" in lowered or "context" in lowered):
+        return (" (the server's context is shorter than the new tokens the call asks for: start it "
+                "with a longer --max-model-len, or cap the endpoint's max_tokens in the endpoints "
+                "file, RGD_ENDPOINTS)")
     if "logits_all" in lowered:
         return " (start llama-cpp-python's server with `--logits_all true`)"
     if "logprob" in lowered or "echo" in lowered:

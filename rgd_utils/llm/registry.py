@@ -28,7 +28,7 @@ from .backend import Backend
 from .cache import LLMCache
 from .cached import CachedLLM
 from .decoding import request_fields
-from .endpoints import Endpoint, endpoints_for
+from .endpoints import Endpoint, endpoints_for, identity_with_cap
 from .llamacpp import CHUNKS, LLAMA_CPP_VERSION, LlamaCppBackend
 from .vllm_server import VLLM_DTYPE, VLLM_VERSION, packaged_server
 
@@ -174,8 +174,8 @@ def _specialist_backend(name: str, data_dir: Path, engine: str) -> Callable[[], 
 def _endpoint_backend(name: str) -> tuple[dict, Callable[[], Backend]]:
     model = PAPER_MODELS[name]
     extra_body = request_fields(name)  # they change outputs: part of the identity
-    identity = {"endpoint_model": model.model_id, "backend": "openai-compatible",
-                **({"extra_body": extra_body} if extra_body else {})}
+    identity = identity_with_cap(name, {"endpoint_model": model.model_id, "backend": "openai-compatible",
+                                        **({"extra_body": extra_body} if extra_body else {})})
 
     def make() -> Backend:
         from .openai_http import OpenAIBackend
@@ -184,6 +184,11 @@ def _endpoint_backend(name: str) -> tuple[dict, Callable[[], Backend]]:
                              extra_body=extra_body)
 
     return identity, make
+
+
+def _capped(name: str, identity: dict, engine: str) -> dict:
+    """A packaged model's or a specialist's identity, with its endpoints' cap when vLLM serves it."""
+    return identity_with_cap(name, identity) if engine == "vllm" else identity
 
 
 def model_names() -> list[str]:
@@ -233,13 +238,14 @@ def load_model(name: str, cache: LLMCache, data_dir: Path | None = None,
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
     if name in packaged.MODELS:
-        return CachedLLM(name, packaged_identity(name, engine), _packaged_backend(name, engine),
-                         cache, chat=packaged.get_model(name).chat_template)
+        return CachedLLM(name, _capped(name, packaged_identity(name, engine), engine),
+                         _packaged_backend(name, engine), cache,
+                         chat=packaged.get_model(name).chat_template)
     from rgd_utils.specialists import SPECIALISTS
 
     if name in SPECIALISTS:
         data_dir = Path(data_dir) if data_dir is not None else Path(cache.root).parent
-        return CachedLLM(name, specialist_identity(name, data_dir, engine),
+        return CachedLLM(name, _capped(name, specialist_identity(name, data_dir, engine), engine),
                          _specialist_backend(name, data_dir, engine), cache,
                          chat=packaged.get_model(SPECIALISTS[name].base).chat_template)
     raise KeyError(f"unknown model {name!r}; registered: {', '.join(model_names())}")

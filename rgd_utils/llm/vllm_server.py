@@ -118,6 +118,10 @@ class VLLMServer:
         The server's output; default ``runs/vllm/<first name>.log``.
     python : pathlib.Path, optional
         The vLLM environment's Python (:func:`vllm_python`).
+    max_model_len : int, default MAX_MODEL_LEN
+        Longest prompt plus answer (at most the model's own context).
+    extra_args : sequence of str, optional
+        More ``vllm serve`` options (e.g. ``["--runner", "pooling"]`` for an embedding model).
     """
 
     def __init__(
@@ -130,6 +134,8 @@ class VLLMServer:
         startup_timeout: float = 900.0,
         log: Path | None = None,
         python: Path | None = None,
+        max_model_len: int = MAX_MODEL_LEN,
+        extra_args: Sequence[str] = (),
     ) -> None:
         if not names:
             raise ValueError("a server needs at least one model name")
@@ -141,6 +147,8 @@ class VLLMServer:
         self.startup_timeout = startup_timeout
         self.log = log or repo_root() / "runs" / "vllm" / f"{self.names[0]}.log"
         self.python = python or vllm_python()
+        self.max_model_len = max_model_len
+        self.extra_args = tuple(extra_args)
         self.process: subprocess.Popen | None = None
 
     @property
@@ -153,7 +161,7 @@ class VLLMServer:
         command = [str(self.python), "-m", "vllm.entrypoints.openai.api_server",
                    "--model", str(self.model_dir), "--served-model-name", *self.names,
                    "--host", "127.0.0.1", "--port", str(self.port), "--dtype", VLLM_DTYPE,
-                   "--max-model-len", str(MAX_MODEL_LEN)]
+                   "--max-model-len", str(self.max_model_len), *self.extra_args]
         if self.lora_modules:
             command += ["--enable-lora", "--max-lora-rank", "16", "--max-loras", str(len(self.lora_modules)),
                         "--lora-modules", *(f"{n}={p}" for n, p in self.lora_modules.items())]
