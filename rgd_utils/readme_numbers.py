@@ -205,8 +205,10 @@ def render(text: str, tables: Tables) -> str:
 
 
 def pages(root: Path) -> list[Path]:
-    """The pages that may carry generated numbers: the README and every page in docs/."""
-    return [root / "README.md", *sorted((root / "docs").glob("*.md"))]
+    """The pages that may carry generated numbers: the README (when there is one) and every page
+    in docs/."""
+    readme = root / "README.md"
+    return [*([readme] if readme.is_file() else []), *sorted((root / "docs").glob("*.md"))]
 
 
 def update(root: Path, tables: Tables, check: bool = False) -> list[Path]:

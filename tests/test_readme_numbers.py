@@ -91,6 +91,16 @@ def test_check_reports_a_page_that_differs_and_writing_fixes_it(tmp_path, capsys
     assert "| 1. a |" in (tmp_path / "README.md").read_text()
 
 
+def test_a_project_without_a_readme_or_docs_has_nothing_to_rewrite(tmp_path) -> None:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "a.md").write_text("no numbers\n")
+    assert pages(tmp_path) == [tmp_path / "docs" / "a.md"]
+    assert main(["--root", str(tmp_path), "--tables", str(tmp_path), "--check"]) == 0
+    (tmp_path / "docs" / "a.md").unlink()
+    (tmp_path / "docs").rmdir()
+    assert pages(tmp_path) == [] and main(["--root", str(tmp_path), "--check"]) == 0
+
+
 def test_the_pages_carry_the_numbers_of_the_committed_tables() -> None:
     changed = update(ROOT, Tables(ROOT / "results" / "tables", ROOT), check=True)
     assert not changed, f"run `python -m rgd_utils.readme_numbers`: {[str(p.relative_to(ROOT)) for p in changed]}"
