@@ -79,7 +79,7 @@ lab: $(LAB_STAMP) ## open the notebooks in JupyterLab
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
 
 report: $(STAMP) ## HTML report of what ran (does not run it), into runs/report/
-	$(PY) -m rgd_utils.report --executed $(sort $(wildcard $(OUT) $(SIM_OUT))) --figures $(FIGURES_DIR) \
+	$(PY) -m rgd_utils.report --executed $(sort $(wildcard $(OUT) $(SIM_OUT) runs/cpu-specialists)) --figures $(FIGURES_DIR) \
 		--tables $(RESULTS_DIR)/tables --out runs/report
 
 clean: ## remove executed notebooks and test caches (keeps .venv/ and data/)

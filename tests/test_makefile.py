@@ -79,6 +79,9 @@ def test_report_builds_from_the_run_folders_that_exist(tmp_path) -> None:
     (project / "runs" / "cpu").mkdir()
     dry_run = " ".join(_make(project, "-n", "report").stdout.replace("\\\n", " ").split())
     assert "--executed runs/cpu runs/sim --figures figures --tables results/tables" in dry_run
+    (project / "runs" / "cpu-specialists").mkdir()  # the specialists' run, when there is one
+    dry_run = " ".join(_make(project, "-n", "report").stdout.replace("\\\n", " ").split())
+    assert "--executed runs/cpu runs/cpu-specialists runs/sim --figures" in dry_run
     assert "papermill" not in dry_run  # the report of whatever ran: it does not run the study
 
 
