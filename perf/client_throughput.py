@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
 import json
 import multiprocessing
 import socket
 import sys
 import time
 from pathlib import Path
+
+import pandas as pd
 
 from rgd_utils.llm.backend import GenerationParams, LLMRequest
 from rgd_utils.llm.cache import LLMCache
@@ -110,10 +111,7 @@ def main() -> None:
     finally:
         stub.terminate()
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    with open(args.out, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
+    pd.DataFrame(rows, columns=COLUMNS).to_csv(args.out, index=False)
     print(f"wrote {args.out}")
 
 

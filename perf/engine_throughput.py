@@ -17,11 +17,12 @@ engines choose the same letter.
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+
+import pandas as pd
 
 from rgd_utils.benchmarks import read_questions
 from rgd_utils.config import find_root
@@ -110,10 +111,7 @@ def main() -> None:
         if server is not None:
             server.stop()
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    with open(args.out, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
+    pd.DataFrame(rows, columns=COLUMNS).to_csv(args.out, index=False)
     for mode in work:
         base = next(r["items_per_s"] for r in rows if r["engine"] == "llama.cpp" and r["mode"] == mode)
         best = max(r["items_per_s"] for r in rows if r["engine"] == "vllm" and r["mode"] == mode)

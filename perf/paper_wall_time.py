@@ -23,6 +23,8 @@ import csv
 import sys
 from pathlib import Path
 
+import pandas as pd
+
 from rgd_utils.benchmarks.formats import MEDMCQA_ROWS
 from rgd_utils.config import get_preset
 
@@ -81,10 +83,8 @@ def main() -> None:
                              "client_requests_per_s": ceiling,
                              "answers": answers, "generation_calls": generation,
                              "days": round((answers + generation) / rate / 86_400, 1)})
-    with open(args.out, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows, columns=COLUMNS).to_csv(args.out, index=False)
     for row in rows:
         print(row)
     print(f"wrote {args.out}")
