@@ -123,7 +123,7 @@ def _contrast_rows(number: str, per_query: pd.DataFrame,
     if not differences:
         return []
     contrasts = paired_bootstrap(differences, N_BOOT)
-    return [{"claim": claim_name(number), "benchmark": benchmark, "k": k,
+    return [{"claim": claim_name(number), "number": number, "benchmark": benchmark, "k": k,
              "estimate": c.estimate, "low": c.low, "high": c.high, "interval": PAIRED_INTERVAL,
              "seeds": c.seeds, "p": c.p, "se_questions": c.se_questions, "sd_seeds": c.sd_seeds,
              "paired_se": c.paired_se, "n": c.n, "evidence": evidence}
@@ -221,7 +221,8 @@ def _permutation_row(name: str, benchmark: str, k: int,
         return min(1.0, 2 * min(np.mean(permuted >= t - 1e-12), np.mean(permuted <= t + 1e-12)))
     reachable = [abs(t) for t in np.unique(permuted) if two_sided(t) < ALPHA]
     orders = int(np.prod([math.factorial(len(x)) for x, _ in groups]))
-    return {"claim": name, "benchmark": benchmark, "k": k, "estimate": tau, "low": np.nan,
+    return {"claim": name, "number": "4", "benchmark": benchmark, "k": k, "estimate": tau,
+            "low": np.nan,
             "high": np.nan, "interval": PERMUTATION_INTERVAL, "seeds": seeds,
             "p": two_sided(tau), "se_questions": np.nan, "sd_seeds": np.nan,
             "mde": min(reachable) if reachable else np.inf,
@@ -299,7 +300,8 @@ def _area_claims(results: pd.DataFrame, seed_results: pd.DataFrame, preset: str)
         sd_seeds = float(per_seed.std(ddof=1)) if len(seeds) > 1 else 0.0
         se = math.sqrt(se_questions ** 2 + sd_seeds ** 2 / len(seeds))
         estimate = float(per_seed.mean())
-        out.append({"claim": claim_name("6"), "benchmark": name, "k": 1, "estimate": estimate,
+        out.append({"claim": claim_name("6"), "number": "6", "benchmark": name, "k": 1,
+                    "estimate": estimate,
                     "low": estimate - z * se, "high": estimate + z * se,
                     "interval": AIQ_INTERVAL, "seeds": len(seeds),
                     "p": float(2 * norm.sf(abs(estimate) / se)) if se > 0 else np.nan,
@@ -307,7 +309,8 @@ def _area_claims(results: pd.DataFrame, seed_results: pd.DataFrame, preset: str)
                     "n": sum(p[2] for p in chosen),
                     "evidence": f"{source}: CASCAL's AIQ minus the best-single curve's "
                                 f"(RouterBench's zero router, chosen on real train data)"})
-        out.append({"claim": claim_name("6"), "benchmark": name, "k": 3, "interval": TOP1_ONLY,
+        out.append({"claim": claim_name("6"), "number": "6", "benchmark": name, "k": 3,
+                    "interval": TOP1_ONLY,
                     "seeds": len(seeds), "p": np.nan, "evidence": "not measured at k = 3"})
     return out
 
@@ -355,10 +358,10 @@ def claims_table(results: pd.DataFrame, per_query: pd.DataFrame, preset: str,
                                          preset, k)
     rows += _area_claims(with_averages(results[results["preset"] == preset])
                          .query("benchmark != 'average'"), seed_results, preset)
-    table = pd.DataFrame(rows).reindex(columns=[*CLAIM_COLUMNS, "paired_se"])
+    table = pd.DataFrame(rows).reindex(columns=[*CLAIM_COLUMNS, "paired_se", "number"])
     if table.empty:
         return table[list(CLAIM_COLUMNS)]
-    paper = table["claim"].map(lambda c: claim_spec(c.split(".", 1)[0]).origin == "paper")
+    paper = table["number"].map(lambda number: claim_spec(number).origin == "paper")
     table["family"] = np.where(paper & (table["benchmark"] == "average"), CONFIRMATORY,
                                EXPLORATORY)
     for family, members in table.groupby("family"):
