@@ -19,7 +19,6 @@ What no run here can measure is a GPU server's time for one chain-of-thought ans
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from pathlib import Path
 
@@ -52,15 +51,14 @@ def work() -> tuple[int, int]:
 
 def measured_gain(path: Path) -> float:
     """vLLM's best generation rate over its rate at one request in flight."""
-    rows = [r for r in csv.DictReader(open(path)) if r["engine"] == "vllm"
-            and r["mode"] == "generation"]
-    alone = next(float(r["items_per_s"]) for r in rows if int(r["in_flight"]) == 1)
-    return max(float(r["items_per_s"]) for r in rows) / alone
+    rates = (pd.read_csv(path).query("engine == 'vllm' and mode == 'generation'")
+             .set_index("in_flight")["items_per_s"])
+    return float(rates.max() / rates[1])
 
 
 def client_ceiling(path: Path) -> float:
     """The most requests per second the client reached against the loopback stub."""
-    return max(float(r["requests_per_s"]) for r in csv.DictReader(open(path)))
+    return float(pd.read_csv(path)["requests_per_s"].max())
 
 
 def main() -> None:

@@ -6,7 +6,7 @@ script loaded from a CDN, to ``notebooks/<run folder>/<notebook>.html`` inside t
 
 from __future__ import annotations
 
-import html
+from html import escape
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -130,7 +130,7 @@ def notebooks_section(executed: Sequence[Path], exports: Sequence[NotebookExport
     lines = ['<section id="notebooks">', "<h2>Executed notebooks</h2>"]
     if not exports:
         where = ", ".join(str(p) for p in executed) or "no run folder"
-        lines.append(f'<p class="note">No executed notebook in {_e(where)}: run <code>make all</code> '
+        lines.append(f'<p class="note">No executed notebook in {escape(where)}: run <code>make all</code> '
                      "(or <code>make all PRESET=sim</code>) first.</p>")
     group = None
     for export in exports:
@@ -138,16 +138,12 @@ def notebooks_section(executed: Sequence[Path], exports: Sequence[NotebookExport
             if group is not None:
                 lines.append("</ul>")
             group = export.group
-            lines += [f"<h3>{_e(group)}</h3>", "<ul>"]
-        lines.append(f'<li><a href="{_e(export.href)}">{_e(export.notebook.stem)}</a> '
-                     f"<small>({_e(export.notebook.name)})</small></li>")
+            lines += [f"<h3>{escape(group)}</h3>", "<ul>"]
+        lines.append(f'<li><a href="{escape(export.href)}">{escape(export.notebook.stem)}</a> '
+                     f"<small>({escape(export.notebook.name)})</small></li>")
     if group is not None:
         lines.append("</ul>")
     return lines + ["</section>"]
-
-
-def _e(text: str) -> str:
-    return html.escape(text, quote=True)
 
 
 def write_atomically(path: Path, text: str) -> None:
