@@ -20,8 +20,6 @@ them until none is left (a preset on vLLM starts each model's server on loopback
 from __future__ import annotations
 
 import argparse
-import shlex
-import subprocess
 import sys
 import time
 from dataclasses import replace
@@ -32,11 +30,13 @@ import pandas as pd
 
 from .benchmarks import assign_split, read_questions
 from .calibration import calibration_table, experts_above_chance
+from .command_claims import CommandClaims, run_command
 from .config import GeneratorSpec, Preset, get_paths, get_preset
 from .generation import GenerationValidation, generation_report, schedule, validate_generated
 from .generation.run import generate_records, generation_request, record, train_subjects
 from .llm.cache import CacheMissError, LLMCache
 from .llm.registry import load_model
+from .llm.vllm_server import exit_on_sigterm
 from .pool import select_questions, study_questions
 from .pool_report import pool_strength_tables
 from .responses import Expert, answer_questions, answer_request
@@ -201,30 +201,34 @@ def real_questions(preset: Preset, folder: Path) -> pd.DataFrame:
     return assign_split(read_questions(folder, sources=["real"]), preset.train_fraction, preset.seed)
 
 
-def work(presets: Sequence[str], python: str, cache_root: Path | None = None) -> int:
-    """Run every preset's missing LLM calls to the end: the first ``todo`` command, each in a
-    process of its own, then ``todo`` again (commands resume from the cache, so a killed worker
-    restarted later goes on where it stopped). Stops at a command that fails twice in a row."""
+def work(presets: Sequence[str], python: str, cache_root: Path | None = None, poll: float = 300.0) -> int:
+    """Run every preset's missing LLM calls to the end: the first ``todo`` command that no other
+    worker runs (:class:`CommandClaims`), each in a process of its own, then ``todo`` again
+    (commands resume from the cache, so a killed worker restarted later goes on where it
+    stopped). Several workers may run side by side, one per core or GPU. Stops at a command
+    that fails twice in a row."""
     failures: dict[str, int] = {}
     paths = get_paths()
+    claims = CommandClaims(paths.runs / "claims")
     for name in presets:
         preset = get_preset(name)
         questions = real_questions(preset, paths.questions)
-        while True:
-            commands = todo_commands(preset, study_progress(preset, questions, cache_root or paths.data / "cache"),
-                                     python)
-            if not commands:
-                print(f"{name}: every LLM call is in the cache", flush=True)
-                break
-            command = commands[0]
-            print(f"[{time.strftime('%H:%M:%S')}] {command}", flush=True)
-            if subprocess.run(shlex.split(command)).returncode == 0:
-                failures.pop(command, None)
+        while commands := todo_commands(preset, study_progress(preset, questions, cache_root or paths.data / "cache"),
+                                        python):
+            claim = claims.take(commands)
+            if claim is None:  # the rest runs in other workers, or was just run here
+                time.sleep(poll)
                 continue
-            failures[command] = failures.get(command, 0) + 1
-            if failures[command] >= 2:
-                print(f"failed twice, stopping: {command}", flush=True)
+            with claim:
+                print(f"[{time.strftime('%H:%M:%S')}] {claim.command}", flush=True)
+                failed = run_command(claim.command) != 0
+            failures[claim.command] = failures.get(claim.command, 0) + 1 if failed else 0
+            if failures[claim.command] >= 2:
+                print(f"failed twice, stopping: {claim.command}", flush=True)
                 return 1
+            if not failed:
+                claims.finished(claim.command)
+        print(f"{name}: every LLM call is in the cache", flush=True)
     return 0
 
 
@@ -346,7 +350,8 @@ def _parser() -> argparse.ArgumentParser:
     pool.add_argument("--tables", type=Path, default=None,
                       help="also write the tables (CSV, Markdown, LaTeX) into this folder")
     worker = sub.add_parser("work", help="run the todo commands of presets until none is left "
-                            "(resumable; run it in the background with nohup)")
+                            "(resumable; run it in the background with nohup; several workers share the "
+                            "commands, one per core or GPU)")
     worker.add_argument("--presets", nargs="+", default=["cpu"])
     worker.add_argument("--python", default=sys.executable, help="the interpreter of the commands")
     worker.add_argument("--cache", type=Path, default=None)
@@ -399,6 +404,7 @@ def _answer(args: argparse.Namespace, preset: Preset, questions: pd.DataFrame,
 def main(argv: list[str] | None = None) -> int:
     """Command line (see the module docstring)."""
     args = _parser().parse_args(argv)
+    exit_on_sigterm()
     if args.command == "work":
         return work(args.presets, args.python, args.cache)
     preset = get_preset(args.preset)

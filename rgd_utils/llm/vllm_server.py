@@ -176,16 +176,23 @@ class VLLMServer:
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
                                             env=env, start_new_session=True)
+        try:
+            self._wait_until_serving()
+        except BaseException:  # a timeout, Ctrl-C or SIGTERM while waiting: no server left behind
+            self.stop()
+            raise
+        return self
+
+    def _wait_until_serving(self) -> None:
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
+            if self.process.poll() is not None:  # type: ignore[union-attr]
                 raise BackendError(f"the vLLM server for {self.names[0]} exited with code "
-                                   f"{self.process.returncode} while starting; its log ({self.log}) "
+                                   f"{self.process.returncode} while starting; its log ({self.log}) "  # type: ignore[union-attr]
                                    f"ends with:\n{_tail(self.log)}")
             if set(self.names) <= set(self.served()):
-                return self
+                return
             time.sleep(2.0)
-        self.stop()
         raise BackendError(f"the vLLM server for {self.names[0]} did not answer within "
                            f"{self.startup_timeout:g} s; see {self.log}")
 
@@ -217,6 +224,13 @@ class VLLMServer:
         self.stop()
 
 
+def exit_on_sigterm() -> None:
+    """Turn SIGTERM into ``SystemExit`` in this process, so that ``kill`` runs the same clean-up as
+    Ctrl-C: the servers a process started (in sessions of their own, which a signal to the
+    process does not reach) are stopped by their ``with`` blocks and ``atexit`` handlers."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+
+
 def packaged_server(name: str, aliases: Sequence[str] = (), **options: object) -> VLLMServer:
     """A server for packaged model ``name`` (exported first if needed), also answering to
     ``aliases``."""
@@ -242,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--name", action="append", default=[], help="another name it answers to")
     serve.add_argument("--port", type=int)
     args = parser.parse_args(argv)
+    exit_on_sigterm()
     if args.command == "prepare":
         for name in args.models:
             print(f"{name}: {prepare_packaged(name)}", flush=True)
