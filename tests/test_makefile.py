@@ -142,6 +142,26 @@ def test_stages_rerun_exactly_what_changed(tmp_path) -> None:
 
 
 @needs_venv
+def test_an_edited_module_makes_stale_only_the_notebooks_that_imported_it(tmp_path) -> None:
+    project = _copy_project(tmp_path, {
+        "00_first.ipynb": ["from rgd_utils.paired_stats import holm", "print(holm([0.01, 0.04]))"],
+        "01_second.ipynb": ["print('no rgd_utils here')"],
+    })
+    (project / "rgd_utils").unlink()  # a copy of the package, to edit
+    shutil.copytree(ROOT / "rgd_utils", project / "rgd_utils", ignore=shutil.ignore_patterns("__pycache__"))
+    assert _make(project, "all", "WITH_SIM=").returncode == 0
+    assert _make(project, "stale", "WITH_SIM=").stdout == ""
+    with (project / "rgd_utils" / "report.py").open("a") as handle:  # imported by neither notebook
+        handle.write("\n# an edit\n")
+    assert _make(project, "stale", "WITH_SIM=").stdout == ""
+    with (project / "rgd_utils" / "paired_stats.py").open("a") as handle:
+        handle.write("\n# an edit\n")
+    assert _make(project, "stale", "WITH_SIM=").stdout.splitlines() == [
+        "notebooks/00_first.ipynb (preset cpu, runs/cpu/): module rgd_utils/paired_stats.py changed",
+        "notebooks/01_second.ipynb (preset cpu, runs/cpu/): runs after cpu 00_first"]
+
+
+@needs_venv
 def test_a_failing_cell_stops_the_run_and_is_named(tmp_path) -> None:
     project = _copy_project(tmp_path, {
         "00_first.ipynb": ["x = 1", "raise ValueError('boom: planted failure')"],

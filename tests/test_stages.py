@@ -16,7 +16,7 @@ from rgd_utils.config import get_preset
 from rgd_utils.stages import run
 from rgd_utils.stages.plan import Job, Notebook, Settings, discover, needed, parse_overrides, plan
 from rgd_utils.stages.run import Busy, take_lock
-from rgd_utils.stages.stamps import Digests, read_trace, stale, write_stamp
+from rgd_utils.stages.stamps import Digests, Trace, read_trace, stale, write_stamp
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = discover(ROOT / "notebooks")
@@ -78,7 +78,8 @@ def _project(tmp_path: Path) -> tuple[Path, list[Job]]:
     root = tmp_path
     (root / "notebooks").mkdir(parents=True)
     (root / "rgd_utils").mkdir()
-    (root / "rgd_utils" / "a.py").write_text("x = 1\n")
+    for module in ("a", "b", "unused"):
+        (root / "rgd_utils" / f"{module}.py").write_text("x = 1\n")
     (root / "pyproject.toml").write_text("[project]\n")
     for name in ("00_first", "01_second"):
         (root / "notebooks" / f"{name}.ipynb").write_text("{}")
@@ -88,10 +89,10 @@ def _project(tmp_path: Path) -> tuple[Path, list[Job]]:
     first = Job(Notebook(Path("notebooks/00_first.ipynb"), {"seed": "0"}), "cpu", root / "runs", {"seed": 0})
     second = Job(Notebook(Path("notebooks/01_second.ipynb"), {}), "cpu", root / "runs", {}, (first.key,))
     (root / "runs").mkdir()
-    for job, inputs, outputs in ((first, ["data/cache.jsonl"], ["data/made.txt"]),
-                                 (second, ["data/made.txt"], [])):
+    for job, traced in ((first, Trace(["data/cache.jsonl"], ["data/made.txt"], ["rgd_utils/a.py"])),
+                        (second, Trace(["data/made.txt"], [], ["rgd_utils/a.py", "rgd_utils/b.py"]))):
         job.executed.write_text("{}")
-        write_stamp(job, Digests(root), inputs, outputs)
+        write_stamp(job, Digests(root), traced)
     return root, [first, second]
 
 
@@ -115,10 +116,15 @@ def test_a_deleted_output_or_edited_code_makes_its_notebook_stale(tmp_path) -> N
     assert _why(root, [first, second]) == {first.key: ["output data/made.txt is missing"],
                                            second.key: ["input data/made.txt is missing"]}
     root, (first, second) = _project(tmp_path / "again")
-    (root / "rgd_utils" / "a.py").write_text("x = 2\n")
-    assert _why(root, [first])[first.key] == ["the package rgd_utils changed"]
+    (root / "rgd_utils" / "unused.py").write_text("x = 2\n")  # imported by neither notebook
+    assert _why(root, [first, second]) == {}
+    (root / "rgd_utils" / "b.py").write_text("x = 2\n")
+    assert _why(root, [first, second]) == {second.key: ["module rgd_utils/b.py changed"]}
+    (root / "rgd_utils" / "a.py").unlink()
+    assert _why(root, [first])[first.key] == ["module rgd_utils/a.py is missing"]
     (root / "notebooks" / "01_second.ipynb").write_text('{"cells": []}')
-    assert _why(root, [second])[second.key] == ["the notebook changed", "the package rgd_utils changed"]
+    assert _why(root, [second])[second.key] == ["the notebook changed", "module rgd_utils/a.py is missing",
+                                                "module rgd_utils/b.py changed"]
     second.executed.unlink()
     assert _why(root, [second])[second.key] == [f"never ran into {second.out}/"]
 
@@ -128,17 +134,21 @@ def test_the_trace_keeps_existing_files_outside_the_code(tmp_path) -> None:
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / path).write_text("x")
     log = tmp_path / "trace.log"
-    log.write_text("r data/a.parquet\nr data/b.csv\nw data/b.csv\nr rgd_utils/m.py\n"
+    log.write_text("r data/a.parquet\nr data/b.csv\nw data/b.csv\nr rgd_utils/__pycache__/m.cpython-311.pyc\n"
+                   "r rgd_utils/m.py\nr rgd_utils/__pycache__/gone.cpython-311.pyc\n"
                    "w runs/smoke/data/x.txt\nw figures/f.png\nw data/gone.tmp\n")
     assert read_trace(log, tmp_path) == (["data/a.parquet"],
-                                         ["data/b.csv", "figures/f.png", "runs/smoke/data/x.txt"])
+                                         ["data/b.csv", "figures/f.png", "runs/smoke/data/x.txt"],
+                                         ["rgd_utils/m.py"])
 
 
 TRACED = """
-import sys
-sys.path.insert(0, {root!r})
-from rgd_utils.stages import trace
+import importlib.util, sys
+spec = importlib.util.spec_from_file_location("trace", {trace!r})
+trace = importlib.util.module_from_spec(spec); spec.loader.exec_module(trace)
 trace.install({log!r}, {folder!r})
+sys.path.insert(0, {folder!r})
+import rgd_utils.used
 import pandas as pd
 open("in.txt").read()
 pd.read_parquet("in.parquet")
@@ -151,10 +161,14 @@ def test_the_trace_sees_opens_and_parquet_reads_and_writes(tmp_path) -> None:
     import pandas as pd
     (tmp_path / "in.txt").write_text("x")
     pd.DataFrame({"a": [1]}).to_parquet(tmp_path / "in.parquet")
-    script = TRACED.format(root=str(ROOT), log=str(tmp_path / "trace.log"), folder=str(tmp_path))
+    (tmp_path / "rgd_utils").mkdir()
+    for module in ("__init__", "used", "unused"):
+        (tmp_path / "rgd_utils" / f"{module}.py").write_text("x = 1\n")
+    script = TRACED.format(trace=str(ROOT / "rgd_utils" / "stages" / "trace.py"),
+                           log=str(tmp_path / "trace.log"), folder=str(tmp_path))
     subprocess.run([sys.executable, "-c", script], cwd=tmp_path, check=True)
     assert read_trace(tmp_path / "trace.log", tmp_path) == (
-        ["in.parquet", "in.txt"], ["out.parquet", "out.txt"])
+        ["in.parquet", "in.txt"], ["out.parquet", "out.txt"], ["rgd_utils/__init__.py", "rgd_utils/used.py"])
 
 
 def test_a_second_run_in_one_checkout_stops_at_once_naming_the_first(tmp_path) -> None:

@@ -85,9 +85,9 @@ def run_one(job: Job, root: Path, one_thread: bool) -> bool:
         if not done:
             print(f"\n*** {describe_failure(job.notebook.path, partial)}", file=sys.stderr, flush=True)
             return False
-        inputs, outputs = read_trace(Path(env[trace.LOG_VARIABLE]), root)
+        traced = read_trace(Path(env[trace.LOG_VARIABLE]), root)
     partial.replace(job.executed)
-    write_stamp(job, Digests(root), inputs, outputs)
+    write_stamp(job, Digests(root), traced)
     return True
 
 

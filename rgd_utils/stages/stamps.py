@@ -1,10 +1,12 @@
 """The stamp of an executed notebook, and why a notebook is stale.
 
 A stamp (``<out>/<notebook>.stamp.json``, written after a successful run) holds the value of
-each of the notebook's parameters (given, or its default), digests of its code (the notebook, the ``rgd_utils`` package and
-``pyproject.toml``, which pins the environment), and the sha256 of every file under the
-repository that it read (inputs: the LLM cache shards it replayed, the data it loaded) and wrote
-(outputs), as traced in its kernel (:mod:`rgd_utils.stages.trace`). A notebook is stale when any
+each of the notebook's parameters (given, or its default), digests of its code (the notebook,
+each module of ``rgd_utils`` that its kernel imported, and ``pyproject.toml``, which pins the
+environment), and the sha256 of every file under the repository that it read (inputs: the LLM
+cache shards it replayed, the data it loaded) and wrote (outputs), as traced in its kernel
+(:mod:`rgd_utils.stages.trace`). Digesting the imported modules only, not the whole package, keeps
+an edit of code a notebook never runs (the LLM worker, the report) from making it stale. A notebook is stale when any
 of these differs from what is on disk now, when an output is missing, or when a notebook it
 waits for is stale.
 """
@@ -14,15 +16,21 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .plan import Job
 
-_CODE = {"notebook": "the notebook changed", "package": "the package rgd_utils changed",
-         "environment": "pyproject.toml (the environment) changed"}
+_CODE = {"notebook": "the notebook changed", "environment": "pyproject.toml (the environment) changed"}
+_PACKAGE = "rgd_utils/"
+_CODE_FOLDERS = (_PACKAGE, "notebooks/")
 
 
-_CODE_FOLDERS = ("rgd_utils/", "notebooks/")
+class Trace(NamedTuple):
+    """What a notebook's kernel touched, as paths relative to the repository root."""
+
+    inputs: list[str]
+    outputs: list[str]
+    modules: list[str]
 
 
 class Digests:
@@ -39,20 +47,22 @@ class Digests:
             self._known[full] = hashlib.sha256(full.read_bytes()).hexdigest() if full.is_file() else None
         return self._known[full]
 
-    def package(self) -> str:
-        digest = hashlib.sha256()
-        for path in sorted((self.root / "rgd_utils").rglob("*.py")):
-            digest.update(str(path.relative_to(self.root)).encode() + b"\0" + path.read_bytes())
-        return digest.hexdigest()
-
-    def code(self, job: Job) -> dict[str, str | None]:
-        return {"notebook": self.file(job.notebook.path), "package": self.package(),
-                "environment": self.file("pyproject.toml")}
+    def code(self, job: Job, modules: list[str]) -> dict[str, Any]:
+        """The notebook's, the environment's and each of ``modules``' digests."""
+        return {"notebook": self.file(job.notebook.path), "environment": self.file("pyproject.toml"),
+                "modules": {m: self.file(m) for m in modules}}
 
 
-def read_trace(log: Path, root: Path) -> tuple[list[str], list[str]]:
+def _module_source(path: str) -> str:
+    """``rgd_utils/a/__pycache__/b.cpython-311.pyc`` -> ``rgd_utils/a/b.py`` (others unchanged)."""
+    folder, _, name = path.rpartition("/__pycache__/")
+    return f"{folder}/{name.split('.')[0]}.py" if name.endswith(".pyc") else path
+
+
+def read_trace(log: Path, root: Path) -> Trace:
     """The files read and written, from a trace log: existing files only, outside the package
-    and the notebooks (the code, digested apart); a file both read and written counts as written."""
+    and the notebooks (a file both read and written counts as written), and the package's files
+    that the kernel imported or read (compiled modules named by their source)."""
     read, written = set(), set()
     for line in log.read_text(encoding="utf-8").splitlines() if log.exists() else ():
         kind, _, path = line.partition(" ")
@@ -60,14 +70,15 @@ def read_trace(log: Path, root: Path) -> tuple[list[str], list[str]]:
 
     def keep(paths: set[str]) -> list[str]:
         return sorted(p for p in paths if (root / p).is_file() and not p.startswith(_CODE_FOLDERS))
-    return keep(read - written), keep(written)
+    modules = {_module_source(p) for p in read if p.startswith(_PACKAGE)}
+    return Trace(keep(read - written), keep(written), sorted(m for m in modules if (root / m).is_file()))
 
 
-def write_stamp(job: Job, digests: Digests, inputs: list[str], outputs: list[str]) -> None:
+def write_stamp(job: Job, digests: Digests, trace: Trace) -> None:
     """Record what ``job`` ran with (after it succeeded)."""
-    stamp = {"parameters": job.effective_parameters(), "code": digests.code(job),
-             "inputs": {p: digests.file(p) for p in inputs},
-             "outputs": {p: digests.file(p) for p in outputs}}
+    stamp = {"parameters": job.effective_parameters(), "code": digests.code(job, trace.modules),
+             "inputs": {p: digests.file(p) for p in trace.inputs},
+             "outputs": {p: digests.file(p) for p in trace.outputs}}
     partial = job.stamp.with_name(job.stamp.name + ".partial")
     partial.write_text(json.dumps(stamp, indent=1, sort_keys=True, default=str) + "\n")
     partial.replace(job.stamp)
@@ -101,9 +112,12 @@ def reasons(job: Job, digests: Digests, stamp: dict | None, later: set[str] = fr
         return [f"never ran into {job.out}/"]
     if stamp is None:
         return ["no stamp (ran before stamps were kept)"]
-    code = digests.code(job)
+    if "modules" not in stamp["code"]:
+        return ["its stamp predates the digests of the modules it imports"]
+    code = digests.code(job, list(stamp["code"]["modules"]))
     found = _parameters(stamp["parameters"], job.effective_parameters())
     found += [why for part, why in _CODE.items() if stamp["code"].get(part) != code[part]]
+    found += _files(stamp["code"]["modules"], digests, "module")
     for what in ("inputs", "outputs"):
         files = {p: d for p, d in stamp[what].items() if p not in later}
         found += _files(files, digests, what[:-1])
