@@ -73,6 +73,20 @@ def test_paired_bootstrap_matches_the_paired_standard_error():
     assert result.estimate == pytest.approx(d.mean())
 
 
+def test_paired_bootstrap_p_counts_exact_zero_replicates_as_zero():
+    """Differences in {-1, 0, 1} on 10 questions: many replicates are exactly 0, which the
+    weighted float sums give as +-1e-17. The p-value must be the one of exact (integer) sums."""
+    seeds, n, n_boot = 3, 10, 2000
+    d = np.random.default_rng(1).choice([-1, 0, 0, 1], size=(seeds, n))
+    rng = np.random.default_rng(0)  # the draws paired_bootstrap makes, in its order
+    seed_counts = rng.multinomial(seeds, np.full(seeds, 1 / seeds), size=n_boot)
+    question_counts = rng.multinomial(n, np.full(n, 1 / n), size=n_boot)
+    exact = ((question_counts @ d.T) * seed_counts).sum(axis=1)  # integer numerators
+    assert (exact == 0).mean() > 0.02
+    expected = 2 * min((exact <= 0).mean(), (exact >= 0).mean())
+    assert paired_bootstrap({"b": d.astype(float)}, n_boot=n_boot)["b"].p == pytest.approx(expected)
+
+
 def test_holm_by_hand_and_the_minimum_detectable_effect():
     assert holm(np.array([0.01, 0.04, 0.03])) == pytest.approx([0.03, 0.06, 0.06])
     adjusted = holm(np.array([0.2, np.nan, 0.001]))
