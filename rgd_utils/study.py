@@ -161,7 +161,7 @@ def load_study(
     responses = read_responses(paths.responses(spec.name))
     responses = responses[responses["qid"].isin(set(questions["qid"]))].reset_index(drop=True)
     cache = LLMCache(paths.root / cache_dir)
-    vectors = embed_questions(questions, encoder_for(spec.embedder), cache)
+    vectors = embed_questions(questions, encoder_for(spec.embedder, spec.engine), cache)
     description = (f"preset {spec.name!r}: {spec.description}; {len(questions):,} questions, "
                    f"{len(spec.experts)} experts")
     return Study(spec, questions, responses, lambda qids: np.stack([vectors[q] for q in qids]),

@@ -28,6 +28,7 @@ from rgd_utils.embeddings import (
     MiniLMEncoder,
     OpenAIEmbeddingsEncoder,
     TfidfSvdEncoder,
+    VLLMMiniLMEncoder,
     embed_questions,
     embed_texts,
     encoder_for,
@@ -339,6 +340,26 @@ def test_encoder_for_paper_embedder_reads_the_endpoint_lazily(
     assert (tmp_path / "Qwen3-Embedding-8B" / "embed.jsonl").exists()
     with pytest.raises(KeyError, match="unknown encoder"):
         encoder_for("bge-m3")
+
+
+def test_minilm_on_vllm_keys_its_own_vectors_cuts_at_256_tokens_and_records_the_engine(
+        server: EmbeddingServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A preset on vLLM embeds with MiniLM served by vLLM (at its endpoint here, a fake one):
+    other keys than the numpy encoder's, the sentence-transformers cut asked of the server,
+    and the cache entries say vLLM computed them."""
+    assert isinstance(encoder_for("all-minilm-l6-v2"), MiniLMEncoder)
+    assert isinstance(encoder_for("all-minilm-l6-v2", "llama.cpp"), MiniLMEncoder)
+    served = encoder_for("all-minilm-l6-v2", "vllm")
+    assert isinstance(served, VLLMMiniLMEncoder) and served.name == "all-minilm-l6-v2"
+    assert text_key(served, "x") != text_key(MiniLMEncoder(), "x")
+    assert served.identity["weights_sha256"] == MiniLMEncoder().identity["weights_sha256"]
+    monkeypatch.setenv("RGD_ENDPOINT_ALL_MINILM_L6_V2", server.url)
+    vectors = embed_questions(pd.DataFrame({"qid": ["a"], "question": ["ab"]}), served, LLMCache(tmp_path))
+    np.testing.assert_allclose(vectors["a"], np.array([4, 1, 0, 0]) / np.sqrt(17), rtol=1e-6)
+    assert server.requests[0]["body"] == {"model": "all-minilm-l6-v2", "input": ["ab\n\n"],
+                                          "encoding_format": "float", "truncate_prompt_tokens": 256}
+    [entry] = [json.loads(line) for line in (tmp_path / "all-minilm-l6-v2" / "embed.jsonl").open()]
+    assert entry["engine"] == "vllm"
 
 
 def test_endpoint_encoder_dead_port_fails_quickly_and_clearly() -> None:

@@ -7,7 +7,7 @@ import dataclasses
 import pandas as pd
 import pytest
 
-from rgd_utils import llm_runs
+from rgd_utils import llm_progress, llm_runs
 from rgd_utils.config import GeneratorSpec, get_preset
 from rgd_utils.pool import select_questions
 from rgd_utils.benchmarks import make_question_table
@@ -38,8 +38,11 @@ class Scripted:
 @pytest.fixture
 def scripted(monkeypatch):
     backend = Scripted()
-    monkeypatch.setattr(llm_runs, "load_model",
-                        lambda name, cache, engine=None: CachedLLM(name, {"scripted": name}, lambda: backend, cache))
+    def load(name, cache, engine=None):
+        return CachedLLM(name, {"scripted": name}, lambda: backend, cache)
+
+    monkeypatch.setattr(llm_runs, "load_model", load)
+    monkeypatch.setattr(llm_progress, "load_model", load)
     return backend
 
 
@@ -106,6 +109,7 @@ def test_progress_counts_cached_calls_without_computing(tmp_path, scripted) -> N
     assert table.loc[("real train", "m:letter")].tolist() == [0, 4]
     assert table.loc[("real test", "m:letter")].tolist() == [6, 6]
     assert table.loc[("generated answers", "m:letter")].tolist() == [0, 1]  # one item kept, not yet answered
+    assert table.loc[("embeddings", "all-minilm-l6-v2")].tolist() == [0, 4 + 6 + 1]
 
 
 def test_embed_covers_real_samples_and_generated_items_and_replays(tmp_path, scripted, monkeypatch) -> None:
@@ -119,13 +123,19 @@ def test_embed_covers_real_samples_and_generated_items_and_replays(tmp_path, scr
         for b in ("sciq", "arc_easy") for split in ("train", "test") for i in range(3)
     )
     encoder = TfidfSvdEncoder(n_components=2).fit(["sciq arc_easy train test question", "What is 2+2?"])
-    monkeypatch.setattr(embeddings, "encoder_for", lambda name: encoder)
+    monkeypatch.setattr(embeddings, "encoder_for", lambda name, engine=None: encoder)
+    monkeypatch.setattr(llm_progress, "encoder_for", lambda name, engine=None: encoder)
     spec = GeneratorSpec("gen", "g", "strong", 0.8, attempts=2)
     preset = Preset("tiny", ("sciq", "arc_easy"), study_benchmarks=("sciq", "arc_easy"), n_train=2, n_test=1,
                     experts=("m:letter",), generators=(spec,))
     llm_runs.run_generation(spec, questions, ["sciq", "arc_easy"], 2, seed=0, cache=LLMCache(tmp_path))
+    progress = llm_runs.study_progress(preset, questions, tmp_path)
+    assert progress.iloc[-1].tolist() == ["embeddings", "all-minilm-l6-v2", 0, 8]
+    assert llm_runs.todo_commands(preset, progress.assign(cached=progress["needed"]).iloc[:-1].pipe(
+        lambda done: pd.concat([done, progress.iloc[-1:]])), "py") == ["py -m rgd_utils.llm_runs embed --preset tiny"]
     n = llm_runs.run_embeddings(preset, questions, tmp_path)
     assert n == 2 * (2 + 1) + 2  # real samples, plus one kept item per benchmark (odd attempts do not parse)
+    assert llm_runs.study_progress(preset, questions, tmp_path).iloc[-1].tolist() == ["embeddings", "all-minilm-l6-v2", 8, 8]
     real = select_questions(questions, ["sciq"], "test", 1, 0)
     replayed = embed_questions(real, encoder, LLMCache(tmp_path, mode="replay"))
     assert list(replayed) == real["qid"].tolist()

@@ -136,3 +136,20 @@ def test_vllm_serves_a_packaged_model_that_answers_like_llama_cpp(tmp_path, monk
     stats = subprocess.run([sys.executable, "-m", "rgd_utils.llm.cache", "stats", "--root",
                             str(tmp_path / "cache")], capture_output=True, text=True)
     assert "smollm2-135m" in stats.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not vllm_python().exists(), reason="no vLLM environment (make vllm)")
+def test_vllm_serves_minilm_with_the_numpy_encoders_vectors_long_texts_cut_alike(monkeypatch) -> None:
+    from rgd_utils.embeddings import MiniLMEncoder, VLLMMiniLMEncoder
+
+    for name in ("RGD_ENDPOINTS", "RGD_OPENAI_BASE_URL", "RGD_ENDPOINT_ALL_MINILM_L6_V2"):
+        monkeypatch.delenv(name, raising=False)
+    texts = [q for q, _ in QUESTIONS] + [" ".join(f"word{i}" for i in range(600))]  # far past 256 tokens
+    served = VLLMMiniLMEncoder(batch_size=4)
+    try:
+        cosine = (served.encode(texts) * MiniLMEncoder().encode(texts)).sum(axis=1)
+    finally:
+        served.server.stop()
+    assert cosine.min() > 0.999  # bfloat16 on vLLM against float32 numpy; cut at the same token
+    assert served.server.process.poll() is not None

@@ -121,13 +121,19 @@ def embed_texts(
                              f"(or non-finite values) for {len(batch)} texts")
         for text, vector in zip(batch, vectors):
             key = text_key(encoder, text)
-            cache.put(encoder.name, OP, key, pack_vector(vector))
+            cache.put(encoder.name, OP, key, pack_vector(vector), engine=getattr(encoder, "engine", None))
             found[key] = vector
         bar.update(len(batch))
     bar.close()
     if not texts:
         return np.zeros((0, 0), dtype=np.float32)
     return np.stack([found[k] for k in keys]).astype(np.float32, copy=False)
+
+
+def cached_vectors(questions: pd.DataFrame, encoder: Encoder, cache: LLMCache) -> int:
+    """How many of the questions have their vector in the cache (nothing is computed or loaded)."""
+    return sum(cache.holds(encoder.name, OP, text_key(encoder, question_text(stem)))
+               for stem in questions["question"])
 
 
 def question_text(stem: str) -> str:

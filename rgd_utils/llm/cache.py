@@ -202,6 +202,10 @@ class LLMCache:
             )
         return value
 
+    def holds(self, model: str, op: str, key: str) -> bool:
+        """Whether the call is cached (never raises on a miss, whatever the mode)."""
+        return self.mode != "off" and key in self._shard(model, op).values
+
     def put(self, model: str, op: str, key: str, value: Any, engine: str | None = None) -> None:
         """Append one computed call to its shard (atomically, under an exclusive lock).
 
