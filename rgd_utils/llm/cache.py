@@ -20,7 +20,9 @@ Modes:
   on a fresh machine replays the committed cache and must not need any LLM);
 * ``"off"``: nothing is read or written.
 
-The mode defaults to the ``RGD_LLM_CACHE`` environment variable, else ``"readwrite"``.
+The mode defaults to the ``RGD_LLM_CACHE`` environment variable, else ``"readwrite"``. When
+``RGD_CACHE_READS`` names a file, every entry read is logged there (``<shard>\t<key>``), for
+:mod:`rgd_utils.llm.cache_prune` to drop the entries no run reads.
 
 Command line::
 
@@ -43,6 +45,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
+#: The environment variable naming the log of the entries read (see the module docstring).
+READS_VARIABLE = "RGD_CACHE_READS"
 MODES = ("readwrite", "replay", "off")
 DEFAULT_ROOT = Path("data") / "cache"
 
@@ -159,6 +163,8 @@ class LLMCache:
         if self.mode not in MODES:
             raise ValueError(f"cache mode must be one of {MODES}, got {self.mode!r}")
         self._shards: dict[tuple[str, str], _Shard] = {}
+        self._reads = os.environ.get(READS_VARIABLE)
+        self._noted: set[tuple[str, str]] = set()
 
     def _path(self, model: str, op: str) -> Path:
         return self.root / _safe_name(model) / f"{_safe_name(op)}.jsonl"
@@ -193,6 +199,8 @@ class LLMCache:
         if self.mode == "off":
             return None
         value = self._shard(model, op).values.get(key)
+        if value is not None and self._reads:
+            self._note_read(model, op, key)
         if value is None and self.mode == "replay":
             raise CacheMissError(
                 f"replay mode: no cached {op} call {key[:12]} for model {model!r} in "
@@ -201,6 +209,14 @@ class LLMCache:
                 "RGD_LLM_CACHE=readwrite (installs and runs the model; see the README)."
             )
         return value
+
+    def _note_read(self, model: str, op: str, key: str) -> None:
+        """Append ``<shard>\\t<key>`` to the reads log, once per entry and process."""
+        shard = self._path(model, op).relative_to(self.root).as_posix()
+        if (shard, key) not in self._noted:
+            self._noted.add((shard, key))
+            with open(self._reads, "a", encoding="utf-8") as log:  # type: ignore[arg-type]
+                log.write(f"{shard}\t{key}\n")
 
     def holds(self, model: str, op: str, key: str) -> bool:
         """Whether the call is cached (never raises on a miss, whatever the mode)."""
