@@ -135,7 +135,9 @@ def work(presets: Sequence[str], python: str, cache_root: Path | None = None, po
             if failures[claim.command] >= 2:
                 print(f"failed twice, stopping: {claim.command}", flush=True)
                 return 1
-            if not failed:
+            if failed:  # wait out what may pass (memory held by another worker's server)
+                time.sleep(poll)
+            else:
                 claims.finished(claim.command)
         print(f"{name}: every LLM call is in the cache", flush=True)
     return 0

@@ -114,3 +114,15 @@ def test_work_runs_each_command_until_the_cache_is_full(tmp_path, monkeypatch) -
     monkeypatch.setattr(time, "sleep", sleep)
     assert llm_runs.work(["cpu"], "py", tmp_path, poll=5.0) == 0
     assert ran == ["answer b"] and sleeps == [5.0] and left == []
+
+
+def test_work_waits_after_a_failure_and_stops_at_the_second_in_a_row(tmp_path, monkeypatch) -> None:
+    ran, sleeps = [], []
+    monkeypatch.setattr(llm_runs, "study_progress", lambda *args: None)
+    monkeypatch.setattr(llm_runs, "todo_commands", lambda *args: ["answer b"])
+    monkeypatch.setattr(llm_runs, "real_questions", lambda *args: None)
+    monkeypatch.setattr(llm_runs, "run_command", lambda command: ran.append(command) or 1)
+    monkeypatch.setattr(llm_runs, "get_paths", lambda: Paths(tmp_path))
+    monkeypatch.setattr(time, "sleep", sleeps.append)
+    assert llm_runs.work(["cpu"], "py", tmp_path, poll=7.0) == 1
+    assert ran == ["answer b", "answer b"] and sleeps == [7.0]

