@@ -59,34 +59,42 @@ def prompt_tokens(questions: pd.DataFrame) -> np.ndarray:
     return np.maximum(np.ceil(np.asarray(chars, dtype=float) / CHARS_PER_TOKEN), 1.0)
 
 
-def expert_sizes(experts: Sequence[str]) -> np.ndarray:
-    """``(m,)`` parameters of each pool expert (``"<model>:<mode>"``), the cost proxy's size term.
+def simulated_sizes() -> dict[str, float]:
+    """The size each simulated model borrows: that of the paper's model in the same position of
+    the paper's pool of the same name (``SIM_POOLS``' ``large`` and ``small``), so that the
+    simulated pools cost what the paper's do (the simulated skills do not depend on size)."""
+    from rgd_utils.llm.registry import PAPER_MODELS
+    from rgd_utils.responses import Expert
+    from rgd_utils.sim_config import SIM_POOLS
 
-    Registered models take their registry size (:func:`rgd_utils.llm.registry.n_params`). A
-    simulated model ``sim-<pool>-<i>`` has no size; it borrows the size of the paper's
-    ``pool-<pool>`` model in the same position, so that the simulated pools cost what the
-    paper's do (the simulated world's skills do not depend on size).
-    """
-    from rgd_utils.llm.registry import PAPER_MODELS, n_params
+    sizes = {}
+    for pool in SIM_POOLS:
+        paper = [m.n_params for m in PAPER_MODELS.values() if m.role == f"pool-{pool.name}"]
+        sizes.update({Expert.parse(expert).model: size for expert, size in zip(pool.models, paper)})
+    return sizes
+
+
+def expert_sizes(experts: Sequence[str]) -> np.ndarray:
+    """``(m,)`` parameters of each pool expert (``"<model>:<mode>"``), the cost proxy's size term:
+    a registered model's registry size (:func:`rgd_utils.llm.registry.n_params`), a simulated
+    model's :func:`simulated_sizes`."""
+    from rgd_utils.llm.registry import n_params
     from rgd_utils.responses import Expert
 
+    simulated = simulated_sizes()
     sizes = []
     for name in experts:
         model = Expert.parse(name).model
-        if model.startswith("sim-"):
-            pool, position = model.removeprefix("sim-").rsplit("-", 1)
-            paper = [m.n_params for m in PAPER_MODELS.values() if m.role == f"pool-{pool}"]
-            if not 1 <= int(position) <= len(paper):
-                raise ValueError(f"simulated model {model!r} has no paper counterpart in "
-                                 f"pool-{pool} ({len(paper)} models)")
-            sizes.append(paper[int(position) - 1])
-        else:
-            try:
-                sizes.append(n_params(model))
-            except (KeyError, ValueError) as error:
-                raise ValueError(f"no parameter count for model {model!r} (expert {name!r}): "
-                                 f"register it (rgd_utils.llm.registry), or measure without "
-                                 f"costs (run_routers(..., costs=False))") from error
+        if model in simulated:
+            sizes.append(simulated[model])
+            continue
+        try:
+            sizes.append(n_params(model))
+        except (KeyError, ValueError) as error:
+            raise ValueError(f"no parameter count for model {model!r} (expert {name!r}): register it "
+                             f"(rgd_utils.llm.registry; a simulated model needs a paper counterpart "
+                             f"in its pool), or measure without costs (run_routers(..., costs=False))"
+                             ) from error
     return np.asarray(sizes, dtype=float)
 
 

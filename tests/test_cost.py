@@ -72,7 +72,7 @@ def test_prompt_tokens_sizes_and_relative_costs() -> None:
                               [m.n_params for m in PAPER_MODELS.values() if m.role == "pool-small"][5]]
     with pytest.raises(ValueError, match="no parameter count for model 'mystery'"):
         expert_sizes(["mystery:letter"])
-    with pytest.raises(ValueError, match="no paper counterpart"):
+    with pytest.raises(ValueError, match="no parameter count for model 'sim-large-7'.*paper counterpart"):
         expert_sizes(["sim-large-7:cot"])
     costs = study_costs(questions, ["gemma3-270m:cloze", "qwen2.5-coder-1.5b:cloze"])
     assert costs[:, 1].mean() == pytest.approx(1.0)  # the costliest model alone costs 1
