@@ -247,11 +247,18 @@ def area_with_interval(
         The area and the interval's ends.
     """
     choices = np.atleast_2d(np.asarray(choices))
-    area = curve_area(*_operating_points(choices, correct, costs)[::-1], cost_range)
-    rng = np.random.default_rng(random_state)
     n = choices.shape[1]
-    areas = [curve_area(*_operating_points(choices, correct, costs, rng.integers(n, size=n))[::-1],
-                        cost_range) for _ in range(n_boot)]
+    queries = np.arange(n)
+    # each operating point's correctness and cost per query, gathered once for every resample
+    hit = np.asarray(correct, dtype=float)[queries, choices]
+    paid = np.asarray(costs, dtype=float)[queries, choices]
+
+    def area_of(rows: np.ndarray) -> float:
+        return curve_area(paid[:, rows].mean(axis=1), hit[:, rows].mean(axis=1), cost_range)
+
+    area = area_of(queries)
+    rng = np.random.default_rng(random_state)
+    areas = [area_of(rng.integers(n, size=n)) for _ in range(n_boot)]
     tail = 100 * (1 - level) / 2
     low, high = np.percentile(areas, [tail, 100 - tail])
     return area, float(low), float(high)

@@ -8,6 +8,7 @@ import pytest
 
 from rgd_utils.cost import (
     DEFAULT_TRADE_OFFS,
+    _operating_points,
     accuracy_cost_curve,
     area_with_interval,
     cost_aware_choice,
@@ -97,6 +98,21 @@ def test_area_with_interval_of_a_single_model_and_a_router() -> None:
     assert aiq_router > aiq and low <= aiq_router <= high
     assert area_with_interval(choices, correct, costs, (0.2, 1.0), random_state=3) == \
         (aiq_router, low, high)  # seeded
+
+
+def test_area_with_interval_resamples_the_operating_points_exactly() -> None:
+    """Each resample's operating points, recomputed from the full arrays, give the same areas
+    to the last bit (the gathered per-query values are a speed-up, not an approximation)."""
+    rng = np.random.default_rng(5)
+    correct, costs = rng.random((400, 5)) < 0.6, rng.random((400, 5))
+    choices = rng.integers(5, size=(7, 400))
+    replay = np.random.default_rng(11)
+    areas = [curve_area(*_operating_points(choices, correct, costs, replay.integers(400, size=400))[::-1],
+                        (0.2, 0.9)) for _ in range(50)]
+    expected = np.percentile(areas, [2.5, 97.5])
+    full = curve_area(*_operating_points(choices, correct, costs)[::-1], (0.2, 0.9))
+    assert area_with_interval(choices, correct, costs, (0.2, 0.9), n_boot=50, random_state=11) == (
+        full, expected[0], expected[1])
 
 
 def test_evaluate_router_reports_cost_and_area_by_hand() -> None:
