@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from rgd_utils.llm.backend import BackendError
-from rgd_utils.llm.vllm_server import VLLMServer, vllm_python
+from rgd_utils.llm.vllm_server import VLLMServer, endpoints_or_local_server, vllm_python
 
 STUB = textwrap.dedent('''
     import json, sys
@@ -70,6 +70,24 @@ def test_a_server_that_dies_while_starting_says_so_with_its_log(fake_python, tmp
     with pytest.raises(BackendError, match="(?s)exited with code 3.*no such model"):
         VLLMServer(tmp_path, ["die"], python=fake_python, log=tmp_path / "log").start()
     assert time.monotonic() - started < 30
+
+
+def test_a_configured_endpoint_is_used_else_a_local_server_is_started(fake_python, tmp_path,
+                                                                      monkeypatch) -> None:
+    for name in ("RGD_ENDPOINTS", "RGD_OPENAI_BASE_URL", "RGD_ENDPOINT_M"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("RGD_ENDPOINT_M", "http://10.0.0.1:8000/v1")
+    never = lambda: pytest.fail("a server was started although an endpoint is configured")  # noqa: E731
+    endpoints, server = endpoints_or_local_server("m", never)
+    assert [e.base_url for e in endpoints] == ["http://10.0.0.1:8000/v1"] and server is None
+
+    monkeypatch.delenv("RGD_ENDPOINT_M")
+    endpoints, server = endpoints_or_local_server(
+        "m", lambda: VLLMServer(tmp_path, ["m"], python=fake_python, log=tmp_path / "log"))
+    try:
+        assert [e.base_url for e in endpoints] == [server.url] and server.served() == ["m"]
+    finally:
+        server.stop()
 
 
 def test_a_missing_vllm_environment_says_what_to_run(tmp_path) -> None:

@@ -10,11 +10,8 @@ both give the same vectors up to vLLM's bfloat16 rounding.
 
 from __future__ import annotations
 
-import atexit
-
-from ..llm.endpoints import Endpoint, endpoints_for
 from ..llm.openai_http import OpenAIBackend
-from ..llm.vllm_server import VLLM_DTYPE, VLLM_VERSION, VLLMServer
+from ..llm.vllm_server import VLLM_DTYPE, VLLM_VERSION, VLLMServer, endpoints_or_local_server
 from .endpoint import OpenAIEmbeddingsEncoder
 from .minilm import MODEL_NAME, PACKAGED_MAX_SEQ_LENGTH, MiniLMEncoder, packaged_model_dir
 
@@ -45,13 +42,9 @@ class VLLMMiniLMEncoder(OpenAIEmbeddingsEncoder):
 
     def _transport(self) -> OpenAIBackend:
         if self._http is None:
-            try:
-                endpoints = endpoints_for(self.name)
-            except KeyError:
-                self.server = VLLMServer(packaged_model_dir(), [self.name], kv_cache_gib=1,
-                                         max_model_len=PACKAGED_MAX_SEQ_LENGTH, extra_args=["--runner", "pooling"]).start()
-                atexit.register(self.server.stop)
-                endpoints = (Endpoint(self.server.url),)
+            endpoints, self.server = endpoints_or_local_server(self.name, lambda: VLLMServer(
+                packaged_model_dir(), [self.name], kv_cache_gib=1,
+                max_model_len=PACKAGED_MAX_SEQ_LENGTH, extra_args=["--runner", "pooling"]))
             self._http = OpenAIBackend(
                 endpoints, self.model, extra_body={"truncate_prompt_tokens": PACKAGED_MAX_SEQ_LENGTH},
                 connect_timeout=self.connect_timeout, read_timeout=self.read_timeout,

@@ -17,7 +17,6 @@ Two kinds of entries:
 
 from __future__ import annotations
 
-import atexit
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,9 +27,9 @@ from .backend import Backend
 from .cache import LLMCache
 from .cached import CachedLLM
 from .decoding import request_fields
-from .endpoints import Endpoint, endpoints_for, identity_with_cap
+from .endpoints import endpoints_for, identity_with_cap
 from .llamacpp import CHUNKS, LLAMA_CPP_VERSION, LlamaCppBackend
-from .vllm_server import VLLM_DTYPE, VLLM_VERSION, packaged_server
+from .vllm_server import VLLM_DTYPE, VLLM_VERSION, endpoints_or_local_server, packaged_server
 
 
 @dataclass(frozen=True)
@@ -132,13 +131,7 @@ def _vllm_backend(name: str, base: str, identity: dict,
     endpoints, else on a server started here for this process and stopped when it exits."""
     from .openai_http import OpenAIBackend
 
-    server = None
-    try:
-        endpoints = endpoints_for(name)
-    except KeyError:
-        server = packaged_server(base, lora_modules=lora).start()
-        atexit.register(server.stop)
-        endpoints = (Endpoint(server.url),)
+    endpoints, server = endpoints_or_local_server(name, lambda: packaged_server(base, lora_modules=lora))
     return OpenAIBackend(endpoints, model=name, identity=identity, extra_body=VLLM_PLAIN_SAMPLING,
                          server=server)
 

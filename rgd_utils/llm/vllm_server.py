@@ -21,6 +21,7 @@ Command line (what ``make vllm-serve`` runs)::
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import signal
@@ -30,11 +31,12 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from . import packaged
 from .backend import BackendError
+from .endpoints import Endpoint, endpoints_for
 
 #: The vLLM build every engine call of the study is made with (its CPU wheel on PyPI).
 VLLM_VERSION = "0.32.0"
@@ -231,6 +233,19 @@ def exit_on_sigterm() -> None:
     Ctrl-C: the servers a process started (in sessions of their own, which a signal to the
     process does not reach) are stopped by their ``with`` blocks and ``atexit`` handlers."""
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+
+
+def endpoints_or_local_server(name: str, make_server: Callable[[], VLLMServer]
+                              ) -> tuple[tuple[Endpoint, ...], VLLMServer | None]:
+    """The endpoints configured for ``name``, or else those of a server ``make_server`` builds,
+    started here and stopped when this process exits (returned too, so that its log can be
+    quoted when a request fails)."""
+    try:
+        return endpoints_for(name), None
+    except KeyError:
+        server = make_server().start()
+        atexit.register(server.stop)
+        return (Endpoint(server.url),), server
 
 
 def packaged_server(name: str, aliases: Sequence[str] = (), **options: object) -> VLLMServer:
