@@ -54,6 +54,8 @@ AIQ_INTERVAL = ("95% normal: the two sides' question bootstraps treated as indep
 TOP1_ONLY = "none: the accuracy-cost area is defined for top-1 routing only"
 #: Conditions of a contrast: (pool, train_source, filter, router).
 Condition = tuple[str, str, str, str]
+#: The per-query columns a :data:`Condition` names, in its order.
+CONDITION_COLUMNS: tuple[str, ...] = ("pool", "train_source", "filter", "router")
 
 
 def verdict(estimate: float, low: float, high: float, p_adjusted: float) -> str:
@@ -77,11 +79,18 @@ def _differences(per_query: pd.DataFrame, terms: Sequence[tuple[Condition, Condi
     A benchmark enters when every group has at least one pair measured on it; the seeds are
     those every used condition has on every benchmark (the same rows for all benchmarks).
     """
-    rows = per_query[per_query["k"] == k]
-    # one name per distinct condition, spread to the rows by code (joining row by row was the
-    # notebook's slowest step: millions of rows, a few hundred conditions)
-    codes, conditions = pd.MultiIndex.from_frame(rows[["pool", "train_source", "filter", "router"]]).factorize()
-    key = np.array(["|".join(c) for c in conditions], dtype=object)[codes]
+    # the rows of the few conditions the terms name, first by column (each test is vectorised;
+    # the table has millions of rows of a few hundred conditions), then exactly, by one name per
+    # distinct condition spread to the rows by code
+    conditions = {c for plus, minus, _ in terms for c in (plus, minus)}
+    mask = (per_query["k"] == k).to_numpy(copy=True)
+    for column, values in zip(CONDITION_COLUMNS, zip(*conditions)):
+        mask &= per_query[column].isin(set(values)).to_numpy(bool)
+    rows = per_query[mask]
+    if not conditions or rows.empty:
+        return {}
+    codes, distinct = pd.MultiIndex.from_frame(rows[list(CONDITION_COLUMNS)]).factorize()
+    key = np.array(["|".join(c) for c in distinct], dtype=object)[codes]
     terms = [("|".join(p), "|".join(m), g) for p, m, g in terms]
     needed = {c for plus, minus, _ in terms for c in (plus, minus)}
     rows = rows.assign(condition=key)
@@ -153,7 +162,8 @@ def _paired_claims(per_query: pd.DataFrame, preset: str, k: int) -> list[dict]:
     """Claims 1, 2, 3 and 5 at ``k``."""
     pool = pool_name(preset)
     main = per_query[per_query["pool"] == pool]
-    generators = [s for s in source_order(preset)[1:] if s in set(main["train_source"])]
+    sources = set(main["train_source"].unique())
+    generators = [s for s in source_order(preset)[1:] if s in sources]
     source = generators[-1] if generators else "real"
     note = _weakest_note(preset, source) if generators else ""
     rows = []
@@ -239,8 +249,9 @@ def _explains_claims(per_query: pd.DataFrame, diagnostics: pd.DataFrame, preset:
     pool = pool_name(preset)
     rows = per_query[(per_query["pool"] == pool) & (per_query["filter"] == "none")
                      & (per_query["k"] == k) & (per_query["train_source"] != "real")]
-    rows = rows[[not (n := router_name(r)).variant and n.family != "reference"
-                 for r in rows["router"]]]
+    routers = {r for r in rows["router"].unique()
+               if not (n := router_name(r)).variant and n.family != "reference"}
+    rows = rows[rows["router"].isin(routers)]
     if rows.empty:
         return []
     quality = rows.groupby(["benchmark", "train_source"])["correct"].mean()
