@@ -84,10 +84,12 @@ def rank_one_skills(agreement: np.ndarray, mask: np.ndarray | None = None,
     counts = use.sum(axis=1)
     start = np.sqrt(np.clip(values.sum(axis=1) / np.maximum(counts, 1), _MIN_SKILL ** 2, 1.0))
     skills = start.copy()
+    pairs = use.astype(float)
+    fitted_models = np.flatnonzero(counts).tolist()
     for _ in range(n_iter):
-        for i in np.flatnonzero(counts):  # one model at a time (a joint update flips the scale)
-            fitted = values[i] @ skills / max(use[i] @ skills ** 2, 1e-12)
-            skills[i] = np.clip(fitted, _MIN_SKILL, 1.0)
+        for i in fitted_models:  # one model at a time (a joint update flips the scale)
+            fitted = values[i] @ skills / max(pairs[i] @ skills ** 2, 1e-12)
+            skills[i] = min(max(fitted, _MIN_SKILL), 1.0)  # np.clip costs 10x on a scalar
     return skills
 
 
