@@ -92,7 +92,7 @@ def _differences(per_query: pd.DataFrame, terms: Sequence[tuple[Condition, Condi
     codes, distinct = pd.MultiIndex.from_frame(rows[list(CONDITION_COLUMNS)]).factorize()
     key = np.array(["|".join(c) for c in distinct], dtype=object)[codes]
     terms = [("|".join(p), "|".join(m), g) for p, m, g in terms]
-    needed = {c for plus, minus, _ in terms for c in (plus, minus)}
+    needed = {"|".join(c) for c in conditions}
     rows = rows.assign(condition=key)
     rows = rows[rows["condition"].isin(needed)]
     if rows.empty:
