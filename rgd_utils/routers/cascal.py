@@ -24,11 +24,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy.special import softmax
-from threadpoolctl import threadpool_limits
 
 from ..consensus import RobustZ, consensus_from_confidence, majority_agreement
 from ..label_free import ESTIMATORS, estimate_correctness
 from .base import Router, RoutingData, unit_norm
+from .kmeans import one_thread
 from .skill_clusters import (
     Centroid,
     Clustering,
@@ -257,7 +257,7 @@ class CASCAL(Router):
                 self.n_jobs)
         # Thousands of k-means fits on tens to hundreds of points: threads only add waiting,
         # and on a busy machine OpenMP's waiting made each fit 25x slower (47 ms vs 1.8 ms).
-        with threadpool_limits(limits=1):
+        with one_thread():
             for subject in dict.fromkeys(train.subjects):
                 rows = np.flatnonzero(train.subjects == subject)
                 centroids = self._subject_centroids(subject, x[rows], proficient[rows],

@@ -7,17 +7,16 @@ Every distance is the cosine distance between L2-normalised vectors.
 from __future__ import annotations
 
 import hashlib
-import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from sklearn.cluster import AgglomerativeClustering, KMeans
+from sklearn.cluster import AgglomerativeClustering
 from sklearn.decomposition import PCA
-from sklearn.exceptions import ConvergenceWarning
 
 from .base import RoutingData, unit_norm
+from .kmeans import kmeans_labels, one_thread
 
 if TYPE_CHECKING:
     from .cascal import CASCAL
@@ -144,16 +143,15 @@ class Clustering:
             rows = np.sort(np.random.default_rng(self.random_state).choice(
                 n, self.silhouette_sample, replace=False))
         best_score, best_labels = -np.inf, None
-        for k in range(2, min(self.k_max, n - 1, n_unique - 1) + 1):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                labels = KMeans(n_clusters=k, n_init="auto", random_state=self.random_state,
-                                max_iter=200).fit_predict(x, sample_weight=weight)
-            if not 2 <= len(np.unique(labels[rows])) <= len(rows) - 1:
-                continue  # silhouette undefined (the authors' code skips it via an exception)
-            score = cosine_silhouette(x[rows], labels[rows])
-            if score > best_score:
-                best_score, best_labels = score, labels
+        with one_thread("blas"):
+            for k in range(2, min(self.k_max, n - 1, n_unique - 1) + 1):
+                # KMeans(n_clusters=k, n_init="auto", random_state, max_iter=200), same labels
+                labels = kmeans_labels(x, weight, k, self.random_state, max_iter=200)
+                if not 2 <= len(np.unique(labels[rows])) <= len(rows) - 1:
+                    continue  # silhouette undefined (the authors' code skips it via an exception)
+                score = cosine_silhouette(x[rows], labels[rows])
+                if score > best_score:
+                    best_score, best_labels = score, labels
         if best_labels is None or best_score < self.silhouette_floor:
             return None
         return np.unique(best_labels, return_inverse=True)[1]
