@@ -8,6 +8,8 @@ generated items kept so far, query vectors), the cached and the needed calls;
 
 from __future__ import annotations
 
+import itertools
+import shlex
 from pathlib import Path
 from typing import Iterable
 
@@ -125,6 +127,33 @@ def todo_commands(preset: Preset, progress: pd.DataFrame, python: str = ".venv/b
     if generating or answering or (missing["part"] == "embeddings").any():
         commands.append(f"{run} embed --preset {preset.name}")
     return commands
+
+
+def command_units(command: str) -> list[str]:
+    """The units of work of a :func:`todo_commands` line, for :class:`CommandClaims`: one per
+    expert of an ``answer`` command (``answer generated qwen2.5-coder-1.5b:cloze``), the
+    generator of a ``generate`` command, ``embed`` for ``embed``; any other line is its own unit.
+    The preset is left out: presets that share questions or items share their LLM calls (the
+    specialists' pool and the default one share two experts and every generator)."""
+    words = shlex.split(command)
+    if "rgd_utils.llm_runs" not in words:
+        return [command]
+    verb, *options = words[words.index("rgd_utils.llm_runs") + 1:]
+
+    def values(flag: str) -> list[str]:
+        if flag not in options:
+            return []
+        following = options[options.index(flag) + 1:]
+        return list(itertools.takewhile(lambda word: not word.startswith("--"), following))
+
+    if verb == "answer" and values("--experts"):
+        part = "real" if "--real" in options else "generated"
+        return [f"answer {part} {expert}" for expert in values("--experts")]
+    if verb == "generate" and values("--generator"):
+        return [f"generate {values('--generator')[0]}"]
+    if verb == "embed":
+        return ["embed"]
+    return [command]
 
 
 def _by_model(experts: Iterable[str]) -> list[list[str]]:

@@ -35,7 +35,7 @@ from .config import GeneratorSpec, Preset, get_paths, get_preset
 from .generation import GenerationValidation, generation_report, validate_generated
 from .generation.run import generate_records, train_subjects
 from .llm.cache import CacheMissError, LLMCache
-from .llm_progress import cached_generation, embedding_questions, study_progress, todo_commands
+from .llm_progress import cached_generation, command_units, embedding_questions, study_progress, todo_commands
 from .llm.registry import load_model
 from .llm.vllm_server import exit_on_sigterm
 from .pool import select_questions, study_questions
@@ -111,14 +111,14 @@ def real_questions(preset: Preset, folder: Path) -> pd.DataFrame:
 
 
 def work(presets: Sequence[str], python: str, cache_root: Path | None = None, poll: float = 300.0) -> int:
-    """Run every preset's missing LLM calls to the end: the first ``todo`` command that no other
-    worker runs (:class:`CommandClaims`), each in a process of its own, then ``todo`` again
-    (commands resume from the cache, so a killed worker restarted later goes on where it
-    stopped). Several workers may run side by side, one per core or GPU. Stops at a command
-    that fails twice in a row."""
+    """Run every preset's missing LLM calls to the end: the first ``todo`` command whose work
+    no other worker is doing (:class:`CommandClaims` on :func:`command_units`), each in a
+    process of its own, then ``todo`` again (commands resume from the cache, so a killed worker
+    restarted later goes on where it stopped). Several workers may run side by side, one per
+    core or GPU. Stops at a command that fails twice in a row."""
     failures: dict[str, int] = {}
     paths = get_paths()
-    claims = CommandClaims(paths.runs / "claims")
+    claims = CommandClaims(paths.runs / "claims", units=command_units)
     for name in presets:
         preset = get_preset(name)
         questions = real_questions(preset, paths.questions)

@@ -31,7 +31,23 @@ def test_two_workers_take_different_commands_and_a_released_one_is_free_again(tm
     assert second.take(["gen x", "gen y"]) is None
     a.release()
     assert second.take(["gen x", "gen y"]).command == "gen x"
-    assert first.lock_path("gen y").read_text() == "gen y\n"
+    assert first.lock_path("gen y").read_text() == "gen y\tgen y\n"
+
+
+def test_commands_that_share_a_unit_of_work_never_run_at_once(tmp_path) -> None:
+    def units(command: str) -> list[str]:
+        return command.split()[1:]
+
+    first = CommandClaims(tmp_path, units=units)
+    second = CommandClaims(tmp_path, units=units)
+    held = first.take(["answer a b"])
+    assert second.take(["answer b", "answer a c"]) is None  # b, then a, is held
+    claim = second.take(["answer b", "answer c"])
+    assert claim.command == "answer c"
+    held.release()
+    assert first.take(["answer a c", "answer b"]).command == "answer b"  # c is still held
+    claim.release()
+    assert second.take(["answer a c"]).command == "answer a c"  # a unit given back on a miss is free
 
 
 def test_a_command_finished_here_waits_for_its_cooldown(tmp_path) -> None:
