@@ -48,7 +48,7 @@ def run_scikit_learn(sets: list, ks: range) -> list[np.ndarray]:
 
 def run_ours(sets: list, ks: range) -> list[np.ndarray]:
     with one_thread("blas"):
-        return [kmeans_labels(x, w, k, 0, max_iter=200) for x, w in sets for k in ks]
+        return [labels for x, w in sets for labels in kmeans_labels(x, w, ks, 0, max_iter=200)]
 
 
 def main() -> None:

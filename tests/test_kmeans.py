@@ -26,13 +26,15 @@ def test_labels_equal_scikit_learn(n, d, n_blobs, seed):
     x = _points(rng, n, d, n_blobs)
     weight = rng.uniform(0.2, 3.0, size=n)
     weight *= n / weight.sum()
-    for k in range(2, min(8, n) + 1):
+    ks = range(2, min(8, n) + 1)
+    with one_thread("blas"):
+        ours = list(kmeans_labels(x, weight, ks, seed, max_iter=200))
+    assert len(ours) == len(ks)
+    for k, labels in zip(ks, ours):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             expected = KMeans(n_clusters=k, n_init="auto", random_state=seed,
                               max_iter=200).fit_predict(x, sample_weight=weight)
-        with one_thread("blas"):
-            labels = kmeans_labels(x, weight, k, seed, max_iter=200)
         np.testing.assert_array_equal(labels, expected)
         assert labels.max() < k
 
@@ -42,7 +44,7 @@ def test_input_is_not_modified_and_too_few_points_is_an_error():
     x = _points(rng, 20, 8, 2)
     before = x.copy()
     with one_thread("blas"):
-        kmeans_labels(x, np.ones(20), 3, 0)
+        list(kmeans_labels(x, np.ones(20), [3], 0))
     np.testing.assert_array_equal(x, before)
-    with pytest.raises(ValueError, match="at least 5 points, got 4"):
-        kmeans_labels(x[:4], np.ones(4), 5, 0)
+    with pytest.raises(ValueError, match="k=5 needs at least 5 points, got 4"):
+        list(kmeans_labels(x[:4], np.ones(4), [2, 5], 0))

@@ -143,10 +143,10 @@ class Clustering:
             rows = np.sort(np.random.default_rng(self.random_state).choice(
                 n, self.silhouette_sample, replace=False))
         best_score, best_labels = -np.inf, None
+        ks = range(2, min(self.k_max, n - 1, n_unique - 1) + 1)
         with one_thread("blas"):
-            for k in range(2, min(self.k_max, n - 1, n_unique - 1) + 1):
-                # KMeans(n_clusters=k, n_init="auto", random_state, max_iter=200), same labels
-                labels = kmeans_labels(x, weight, k, self.random_state, max_iter=200)
+            # KMeans(n_clusters=k, n_init="auto", random_state, max_iter=200): the same labels
+            for labels in kmeans_labels(x, weight, ks, self.random_state, max_iter=200):
                 if not 2 <= len(np.unique(labels[rows])) <= len(rows) - 1:
                     continue  # silhouette undefined (the authors' code skips it via an exception)
                 score = cosine_silhouette(x[rows], labels[rows])
