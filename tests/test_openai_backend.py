@@ -441,6 +441,18 @@ def test_continuation_logprob_straddling_and_dropped_bos() -> None:
         continuation_logprob(["Hi"], [None], "Hi", 0)
 
 
+def test_continuation_with_characters_split_across_tokens() -> None:
+    # A generated option with invalid bytes (" \ufffdeants\ufffd", seen on 2026-12-05) and a
+    # character split across two byte tokens: each part is echoed as "\ufffd".
+    tokens = ["Answer", ":", " \ufffd", "\ufffd", "e", "ants", "\ufffd", "\ufffd", "."]
+    logprobs = [None, -1.0, -2.0, -3.0, -4.0, -5.0, -6.0, -7.0, -0.5]
+    assert continuation_logprob(tokens, logprobs, " \ufffdeants\ufffd", 1) == ContinuationScore(-27.0, 6)
+    assert continuation_logprob(["Q", ":", " \ufffd", "\ufffd", "x"], [None, -1.0, -2.0, -3.0, -4.0],
+                                " \u592ax", 0) == ContinuationScore(-9.0, 3)  # " 太x"
+    with pytest.raises(BackendError, match="do not end with the continuation"):
+        continuation_logprob(["Q", ":", " \ufffd", "y"], [None, -1.0, -2.0, -3.0], " \u592ax", 0)
+
+
 def test_shifted_echo_is_refused(fake, no_key) -> None:
     # llama-cpp-python 0.3.36, model without BOS: the generated token's entry is missing.
     reply = echo_reply(["Q", ":", " A", ":", " yes"], [None, -1.0, -1.0, -1.0, -1.0], generated=1)

@@ -49,6 +49,7 @@ LOGPROBS_HINT = (
 #: the space markers of SentencePiece "▁" and byte-level BPE "Ġ", in case a server returns raw
 #: vocabulary strings).
 _SPACE_MARKERS = " \t\r\n\u2581\u0120"
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")  # see continuation_logprob
 #: How servers say that a prompt (plus max_tokens) does not fit the context: OpenAI's and
 #: llama-cpp-python's error code, vLLM's and llama.cpp's messages.
 CONTEXT_OVERFLOW = re.compile(
@@ -125,22 +126,36 @@ def continuation_logprob(
     """
     end = len(tokens) - n_generated
     echoed = "".join(tokens[:end]) if end > 0 else ""
-    if end <= 0 or not echoed.endswith(continuation):
+    if end > 0 and echoed.endswith(continuation):
+        start_char = len(echoed) - len(continuation)
+        position, first = len(echoed), end
+        while first > 0 and position > start_char:
+            first -= 1
+            position -= len(tokens[first])
+    elif end > 0 and _non_ascii_runs(echoed).endswith(_non_ascii_runs(continuation)):
+        # A token holding part of a character's bytes is echoed as "\ufffd" (a generated option
+        # with invalid bytes, a character split across tokens): compare with every run of
+        # non-ASCII characters as one mark, adding tokens until they cover the continuation.
+        wanted, suffix, first = len(_non_ascii_runs(continuation)), "", end
+        while first > 0 and len(suffix) < wanted:
+            first -= 1
+            suffix = _non_ascii_runs(tokens[first] + suffix)
+    else:
         raise BackendError(
             "the echoed prompt tokens do not end with the continuation "
             f"({continuation!r}); the server did not echo the prompt with its log-probabilities, "
             "or returned them shifted by one token (llama-cpp-python does so for models without a "
             "BOS token: start the prompt with the BOS token's text, or use vLLM)"
         )
-    start_char = len(echoed) - len(continuation)
-    position, first = len(echoed), end
-    while first > 0 and position > start_char:
-        first -= 1
-        position -= len(tokens[first])
     selected = logprobs[first:end]
     if any(v is None for v in selected):
         raise BackendError("a continuation token has no log-probability (is the prompt empty?)")
     return ContinuationScore(logprob=float(sum(selected)), n_tokens=end - first)
+
+
+def _non_ascii_runs(text: str) -> str:
+    """``text`` with every run of non-ASCII characters replaced by one ``"\ufffd"``."""
+    return _NON_ASCII.sub("\ufffd", text)
 
 
 def normalise_token(token: str) -> str:
