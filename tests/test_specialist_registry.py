@@ -44,6 +44,9 @@ def test_identity_is_the_base_plus_the_adapter_digest(tmp_path: Path) -> None:
     digest = _commit(tmp_path)
     identity = specialist_identity(NAME, tmp_path)
     assert identity == {**packaged_identity("gemma3-270m"), "lora": digest}
+    # on vLLM the adapter is merged into the base weights: other arithmetic, other entries
+    assert specialist_identity(NAME, tmp_path, "vllm") == {
+        **packaged_identity("gemma3-270m", "vllm"), "lora": digest, "lora_merged": "bfloat16"}
     assert verified_adapter(NAME, tmp_path) == (specialist_dir(NAME, tmp_path) / ADAPTER, digest)
     assert read_train_qids(NAME, tmp_path) == ["medqa/1", "medmcqa/7"]
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Callable
 
 from . import packaged
 from .backend import Backend
@@ -29,7 +29,8 @@ from .cached import CachedLLM
 from .decoding import request_fields
 from .endpoints import endpoints_for, identity_with_cap
 from .llamacpp import CHUNKS, LLAMA_CPP_VERSION, LlamaCppBackend
-from .vllm_server import VLLM_DTYPE, VLLM_VERSION, endpoints_or_local_server, packaged_server
+from .vllm_server import (KV_CACHE_GIB, VLLM_DTYPE, VLLM_VERSION, VLLMServer, endpoints_or_local_server,
+                          packaged_server)
 
 
 @dataclass(frozen=True)
@@ -118,20 +119,19 @@ def _packaged_backend(name: str, engine: str) -> Callable[[], Backend]:
 
     def make() -> Backend:
         if engine == "vllm":
-            return _vllm_backend(name, name, packaged_identity(name, engine))
+            return _vllm_backend(name, packaged_identity(name, engine), lambda: packaged_server(name))
         return LlamaCppBackend(_gguf_path(model), packaged_identity(name),
                                chat_template=model.chat_template)
 
     return make
 
 
-def _vllm_backend(name: str, base: str, identity: dict,
-                  lora: Mapping[str, Path] | None = None) -> Backend:
-    """Model ``name`` (packaged model ``base``, or an adapter of it) on vLLM: at its configured
-    endpoints, else on a server started here for this process and stopped when it exits."""
+def _vllm_backend(name: str, identity: dict, make_server: Callable[[], VLLMServer]) -> Backend:
+    """Model ``name`` on vLLM: at its configured endpoints, else on the server ``make_server``
+    builds, started here for this process and stopped when it exits."""
     from .openai_http import OpenAIBackend
 
-    endpoints, server = endpoints_or_local_server(name, lambda: packaged_server(base, lora_modules=lora))
+    endpoints, server = endpoints_or_local_server(name, make_server)
     return OpenAIBackend(endpoints, model=name, identity=identity, extra_body=VLLM_PLAIN_SAMPLING,
                          server=server)
 
@@ -142,7 +142,10 @@ def specialist_identity(name: str, data_dir: Path, engine: str = "llama.cpp") ->
     from rgd_utils.specialists.store import read_record
 
     record = read_record(name, data_dir)
-    return {**packaged_identity(get_specialist(name).base, engine), "lora": record["sha256"]}
+    identity = {**packaged_identity(get_specialist(name).base, engine), "lora": record["sha256"]}
+    # vLLM serves the adapter merged into bfloat16 weights: another arithmetic than an adapter
+    # applied beside its base, hence other cache entries
+    return {**identity, "lora_merged": "bfloat16"} if engine == "vllm" else identity
 
 
 def _specialist_backend(name: str, data_dir: Path, engine: str) -> Callable[[], Backend]:
@@ -152,11 +155,11 @@ def _specialist_backend(name: str, data_dir: Path, engine: str) -> Callable[[], 
     base = packaged.get_model(get_specialist(name).base)
 
     def make() -> Backend:
-        if engine == "vllm":
-            from rgd_utils.specialists.peft_export import peft_folder
+        if engine == "vllm":  # the adapter merged into the base weights: the base's speed
+            from rgd_utils.specialists.merged_export import merged_folder
 
-            return _vllm_backend(name, base.name, specialist_identity(name, data_dir, engine),
-                                 lora={name: peft_folder(name, data_dir)})
+            return _vllm_backend(name, specialist_identity(name, data_dir, engine), lambda: VLLMServer(
+                merged_folder(name, data_dir), [name], kv_cache_gib=KV_CACHE_GIB.get(base.name, 4)))
         adapter, _ = verified_adapter(name, data_dir)
         return LlamaCppBackend(_gguf_path(base), specialist_identity(name, data_dir),
                                chat_template=base.chat_template, lora_path=adapter)
