@@ -442,15 +442,18 @@ def test_continuation_logprob_straddling_and_dropped_bos() -> None:
 
 
 def test_continuation_with_characters_split_across_tokens() -> None:
-    # A generated option with invalid bytes (" \ufffdeants\ufffd", seen on 2026-12-05) and a
-    # character split across two byte tokens: each part is echoed as "\ufffd".
-    tokens = ["Answer", ":", " \ufffd", "\ufffd", "e", "ants", "\ufffd", "\ufffd", "."]
+    # vLLM 0.32's echo of Qwen2.5-Coder-0.5B's tokens for a generated option with invalid bytes
+    # (2026-12-05): the pieces of " \ufffd" and of the final "\ufffd" come back as "".
+    tokens = ["[", "OPTION", " A", "]", "", "e", "ants", "", " consuming"]
     logprobs = [None, -1.0, -2.0, -3.0, -4.0, -5.0, -6.0, -7.0, -0.5]
-    assert continuation_logprob(tokens, logprobs, " \ufffdeants\ufffd", 1) == ContinuationScore(-27.0, 6)
-    assert continuation_logprob(["Q", ":", " \ufffd", "\ufffd", "x"], [None, -1.0, -2.0, -3.0, -4.0],
-                                " \u592ax", 0) == ContinuationScore(-9.0, 3)  # " 太x"
+    assert continuation_logprob(tokens, logprobs, " \ufffdeants\ufffd", 1) == ContinuationScore(-22.0, 4)
+    # " 太阳能" echoed as "", " 太", "阳", "能": the text matches exactly, so the characters are
+    # counted back as always (the empty piece before stays out, as in every cached answer)
+    tokens = ["Answer", ":", "", " \u592a", "\u9633", "\u80fd"]
+    assert continuation_logprob(tokens, [None, -1.0, -2.0, -3.0, -4.0, -5.0], " \u592a\u9633\u80fd", 0) == \
+        ContinuationScore(-12.0, 3)
     with pytest.raises(BackendError, match="do not end with the continuation"):
-        continuation_logprob(["Q", ":", " \ufffd", "y"], [None, -1.0, -2.0, -3.0], " \u592ax", 0)
+        continuation_logprob(["Q", ":", "", "y"], [None, -1.0, -2.0, -3.0], " \u592ax", 0)
 
 
 def test_shifted_echo_is_refused(fake, no_key) -> None:

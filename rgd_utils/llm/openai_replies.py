@@ -49,7 +49,7 @@ LOGPROBS_HINT = (
 #: the space markers of SentencePiece "▁" and byte-level BPE "Ġ", in case a server returns raw
 #: vocabulary strings).
 _SPACE_MARKERS = " \t\r\n\u2581\u0120"
-_NON_ASCII = re.compile(r"[^\x00-\x7f]+")  # see continuation_logprob
+_VANISHING = re.compile(r"[\s\ufffd]+")  # see continuation_logprob
 #: How servers say that a prompt (plus max_tokens) does not fit the context: OpenAI's and
 #: llama-cpp-python's error code, vLLM's and llama.cpp's messages.
 CONTEXT_OVERFLOW = re.compile(
@@ -132,14 +132,19 @@ def continuation_logprob(
         while first > 0 and position > start_char:
             first -= 1
             position -= len(tokens[first])
-    elif end > 0 and _non_ascii_runs(echoed).endswith(_non_ascii_runs(continuation)):
-        # A token holding part of a character's bytes is echoed as "\ufffd" (a generated option
-        # with invalid bytes, a character split across tokens): compare with every run of
-        # non-ASCII characters as one mark, adding tokens until they cover the continuation.
-        wanted, suffix, first = len(_non_ascii_runs(continuation)), "", end
-        while first > 0 and len(suffix) < wanted:
+    elif end > 0 and _visible(echoed).endswith(_visible(continuation)):
+        # vLLM echoes a token holding only part of a character's bytes as "" (its text comes
+        # with a later token, or never: invalid bytes in a generated option, " \ufffdeants\ufffd"
+        # echoed as "", "e", "ants", ""), so compare without whitespace and U+FFFD, then take
+        # the empty pieces just before as the start of the continuation's first character.
+        wanted, covered, first = len(_visible(continuation)), 0, end
+        while first > 0 and covered < wanted:
             first -= 1
-            suffix = _non_ascii_runs(tokens[first] + suffix)
+            covered += len(_visible(tokens[first]))
+        while first > 0 and tokens[first - 1] == "":
+            first -= 1
+        if first == end:
+            raise BackendError(f"no echoed token holds the continuation {continuation!r}")
     else:
         raise BackendError(
             "the echoed prompt tokens do not end with the continuation "
@@ -153,9 +158,9 @@ def continuation_logprob(
     return ContinuationScore(logprob=float(sum(selected)), n_tokens=end - first)
 
 
-def _non_ascii_runs(text: str) -> str:
-    """``text`` with every run of non-ASCII characters replaced by one ``"\ufffd"``."""
-    return _NON_ASCII.sub("\ufffd", text)
+def _visible(text: str) -> str:
+    """``text`` without whitespace and U+FFFD (what an echo may drop or split differently)."""
+    return _VANISHING.sub("", text)
 
 
 def normalise_token(token: str) -> str:
