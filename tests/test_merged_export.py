@@ -60,3 +60,29 @@ def test_an_adapter_tensor_without_its_base_weight_is_an_error(tmp_path: Path) -
     with pytest.raises(ValueError, match="match no base weight"):
         merge_lora(base, adapter, tmp_path / "merged", "adapter-digest")
     assert not (tmp_path / "merged" / STAMP).exists()
+
+
+def test_the_merge_gives_peft_s_merged_weights(tmp_path: Path) -> None:
+    """A tiny Gemma-3 with a random rank-2 adapter: the folder's weights are peft's
+    ``merge_and_unload`` of the float32 model, cast to bfloat16."""
+    peft = pytest.importorskip("peft")
+    transformers = pytest.importorskip("transformers")
+    torch.manual_seed(0)
+    config = transformers.Gemma3TextConfig(vocab_size=32, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                                           num_attention_heads=2, num_key_value_heads=1, head_dim=8)
+    model = transformers.AutoModelForCausalLM.from_config(config).to(torch.bfloat16)
+    model.save_pretrained(tmp_path / "base")
+    write_stamp(tmp_path / "base", "base-digest", "bfloat16")
+    lora = peft.get_peft_model(model.float(), peft.LoraConfig(r=2, lora_alpha=4, target_modules=["v_proj", "down_proj"]))
+    for name, parameter in lora.named_parameters():
+        if "lora_B" in name:
+            parameter.data.normal_()  # peft starts B at zero: a merge would change nothing
+    lora.save_pretrained(tmp_path / "adapter")
+    expected = {k: v.to(torch.bfloat16) for k, v in lora.merge_and_unload().state_dict().items()}
+    out = merge_lora(tmp_path / "base", tmp_path / "adapter", tmp_path / "merged", "adapter-digest")
+    merged = load_file(str(out / "model.safetensors"))
+    assert set(merged) <= set(expected)
+    for name, weight in merged.items():
+        assert torch.equal(weight, expected[name]), name
+    assert not torch.equal(merged["model.layers.0.self_attn.v_proj.weight"],
+                           load_file(str(tmp_path / "base" / "model.safetensors"))["model.layers.0.self_attn.v_proj.weight"])

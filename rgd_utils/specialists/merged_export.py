@@ -1,9 +1,9 @@
 """A specialist as one Hugging Face folder: its LoRA adapter merged into its base model's weights.
 
-vLLM can serve an adapter beside its base (``--lora-modules``), but its CPU LoRA path made
-Gemma-3-270M's adapters answer 1.9x slower than the base model (60 MMLU questions in cloze mode
-on 2026-12-05: 93 s against 49 s for the merged folder, whose answers matched the LoRA path's on
-59 of 60; docs/specialists_on_vllm.md). Merged, a specialist runs at its base model's speed.
+vLLM can serve an adapter beside its base (``--lora-modules``), but on a CPU that path answers
+several times slower than the base model; merged, a specialist runs at its base model's speed and
+picks the same answers as beside it up to the arithmetic (``perf/specialist_serving.py``,
+docs/specialists_on_vllm.md).
 
 Each target projection becomes ``W + (lora_alpha / r) * B @ A``, computed in float32 from the
 bfloat16 base export and the float32 peft adapter (:mod:`.peft_export`), then stored in bfloat16,
