@@ -158,6 +158,38 @@ def test_vllm_serves_a_packaged_model_that_answers_like_llama_cpp(tmp_path, monk
 
 @pytest.mark.slow
 @pytest.mark.skipif(not vllm_python().exists(), reason="no vLLM environment (make vllm)")
+def test_vllm_serves_a_specialist_merged_that_answers_like_its_adapter_on_llama_cpp(tmp_path, monkeypatch) -> None:
+    """The committed medical adapter, merged into Gemma-3-270M on vLLM, against the same adapter
+    applied by llama.cpp, in cloze mode: near, not equal (bfloat16 against quantised)."""
+    import pandas as pd
+
+    from rgd_utils.config import get_paths
+    from rgd_utils.llm.cache import LLMCache
+    from rgd_utils.llm.registry import load_model
+    from rgd_utils.responses import Expert, answer_questions
+
+    for name in ("RGD_ENDPOINTS", "RGD_OPENAI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    questions = pd.DataFrame({"qid": [f"q{i}" for i in range(len(QUESTIONS))], "source": "real",
+                              "question": [q for q, _ in QUESTIONS], "options": [o for _, o in QUESTIONS],
+                              "answer": ["B", "C", "B", "C", "B", "B"]})
+    data = get_paths().data
+    expert = Expert("gemma3-270m+medical", "cloze")
+    served = load_model(expert.model, LLMCache(tmp_path / "cache", "readwrite"), data, engine="vllm")
+    local = load_model(expert.model, LLMCache(tmp_path / "local", "readwrite"), data, engine="llama.cpp")
+    try:
+        ours = answer_questions(served, expert, questions, progress=False)
+        theirs = answer_questions(local, expert, questions, progress=False)
+        assert "merged" in str(served.backend.server.model_dir)
+    finally:
+        served.close()
+    assert ours["choice"].notna().all()
+    assert (ours["choice"] == theirs["choice"]).sum() >= 4  # chance: 1.5 of 6
+    assert served.identity["lora_merged"] == "bfloat16"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not vllm_python().exists(), reason="no vLLM environment (make vllm)")
 def test_vllm_serves_minilm_with_the_numpy_encoders_vectors_long_texts_cut_alike(monkeypatch) -> None:
     from rgd_utils.embeddings import MiniLMEncoder, VLLMMiniLMEncoder
 
