@@ -26,6 +26,7 @@ from rgd_utils.routers.kmeans import kmeans_labels, one_thread
 
 RESULTS = Path(__file__).parent / "results" / "kmeans_overhead.csv"
 
+
 def problems(n_sets: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """``n_sets`` weighted point sets of 20-300 unit vectors around 2-6 centres."""
     rng = np.random.default_rng(seed)

@@ -4,12 +4,12 @@ A command does one or more units of work (say, one expert's answers to the gener
 A worker claims a command by holding an exclusive ``flock`` on a file named after each of its
 units; another worker finds one of them taken and moves on to the next command. Two commands
 that share a unit are therefore never run at once, even when they are written differently
-(``--experts A B`` against ``--experts B``, a list made before A was complete). The operating system drops the
-lock when the worker's process ends, killed or not, so a restarted worker takes the command up
-again (the commands themselves resume from the LLM cache). A command this worker finished a
-moment ago is not taken again before ``cooldown`` seconds: a command that another worker keeps
-feeding (answering the items a generator is still writing) is then run in batches, not restarted
-back to back with a model load each time.
+(``--experts A B`` against ``--experts B``, a list made before A was complete). The operating
+system drops the locks when the worker's process ends, killed or not, so a restarted worker takes
+the command up again (the commands themselves resume from the LLM cache). A command this worker
+finished a moment ago is not taken again before ``cooldown`` seconds: a command that another
+worker keeps feeding (answering the items a generator is still writing) is then run in batches,
+not restarted back to back with a model load each time.
 """
 
 from __future__ import annotations

@@ -144,12 +144,13 @@ class Clustering:
                 n, self.silhouette_sample, replace=False))
         best_score, best_labels = -np.inf, None
         ks = range(2, min(self.k_max, n - 1, n_unique - 1) + 1)
+        scored = x[rows]
         with one_thread("blas"):
             # KMeans(n_clusters=k, n_init="auto", random_state, max_iter=200): the same labels
             for labels in kmeans_labels(x, weight, ks, self.random_state, max_iter=200):
                 if not 2 <= len(np.unique(labels[rows])) <= len(rows) - 1:
                     continue  # silhouette undefined (the authors' code skips it via an exception)
-                score = cosine_silhouette(x[rows], labels[rows])
+                score = cosine_silhouette(scored, labels[rows])
                 if score > best_score:
                     best_score, best_labels = score, labels
         if best_labels is None or best_score < self.silhouette_floor:
