@@ -258,7 +258,21 @@ def test_connection_refused_is_retried_then_reported(no_key) -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     llm = OpenAIBackend(f"http://127.0.0.1:{port}/v1", "m", max_retries=2, backoff=0.01)
-    with pytest.raises(BackendError, match=f"127.0.0.1:{port}/v1/completions failed after 3 attempts.*Connect"):
+    with pytest.raises(BackendError, match=f"127.0.0.1:{port}/v1/completions failed after 3 attempts.*Connect"
+                                           ".*nothing listens there: start the server"):
+        llm.generate(["x"], GenerationParams())
+
+
+def test_a_request_to_the_server_a_backend_started_quotes_why_it_died(tmp_path, no_key) -> None:
+    from rgd_utils.llm.vllm_server import VLLMServer
+
+    server = VLLMServer(tmp_path, ["m"], log=tmp_path / "server.log")
+    with open(server.log, "wb") as log:  # a server process that failed after it started
+        server.process = subprocess.Popen([sys.executable, "-c", "print('engine core died'); raise SystemExit(3)"],
+                                          stdout=log)
+    server.process.wait()
+    llm = OpenAIBackend(server.url, "m", max_retries=0, server=server)
+    with pytest.raises(BackendError, match=r"(?s)Connect.*server for m exited with code 3.*engine core died"):
         llm.generate(["x"], GenerationParams())
 
 

@@ -78,7 +78,7 @@ def _id(name: str) -> str:
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory):
     """The chat models' server (SmolLM2-135M under every name) and the embedder's (the packaged
-    all-MiniLM-L6-v2 as a pooling model), started side by side; their URLs."""
+    all-MiniLM-L6-v2 as a pooling model), started side by side."""
     from rgd_utils.embeddings.minilm import packaged_model_dir
 
     logs = tmp_path_factory.mktemp("vllm")
@@ -93,13 +93,14 @@ def servers(tmp_path_factory):
         with ThreadPoolExecutor(len(wanted)) as pool:
             for started in [pool.submit(server.start) for server in wanted.values()]:
                 started.result()
-        yield {role: server.url for role, server in wanted.items()}
+        yield wanted
     finally:
         for server in wanted.values():
             server.stop()
 
 
-def _endpoints_file(path: Path, urls: dict[str, str]) -> Path:
+def _endpoints_file(path: Path, servers: dict[str, VLLMServer]) -> Path:
+    urls = {role: server.url for role, server in servers.items()}
     rows = [(name, urls["chat"], ANSWER_CAP) for name in POOL]
     rows += [(name, urls["chat"], GENERATION_CAP) for name in OTHER_GENERATORS]
     text = "".join(f'[models."{name}"]\nendpoints = [{{ url = "{url}", in_flight = 8, max_tokens = {cap} }}]\n\n'
@@ -130,7 +131,8 @@ def test_the_readers_command_runs_the_paper_preset_on_real_vllm(servers, tmp_pat
     done = subprocess.run(["nice", "-n", "10", *make], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=3600)
     print(f"make all PRESET=paper on vLLM: {time.monotonic() - started:.0f} s")
-    assert done.returncode == 0, f"{done.stdout[-3000:]}\n{done.stderr[-5000:]}"
+    gone = "\n".join(filter(None, (server.exit_report() for server in servers.values())))
+    assert done.returncode == 0, f"{done.stdout[-3000:]}\n{done.stderr[-5000:]}\n{gone}"
     assert "8 of 8 notebooks ran" in done.stdout
 
     responses = pd.concat(pd.read_parquet(p) for p in (tmp_path / "data" / "responses_paper").glob("*.parquet"))
@@ -145,10 +147,10 @@ def test_the_readers_command_runs_the_paper_preset_on_real_vllm(servers, tmp_pat
     vectors = [line["value"] for line in _cache_lines(cache / EMBEDDER / "embed.jsonl")]
     assert vectors and {tuple(v["shape"]) for v in vectors} == {(384,)}  # MiniLM's, served by vLLM
     with pytest.raises(BackendError, match="cannot be greater than max_model_len.*cap the endpoint"):
-        OpenAIBackend([Endpoint(servers["chat"])], _id("Llama70")).generate(  # no cap: the paper's budget
+        OpenAIBackend([Endpoint(servers["chat"].url)], _id("Llama70")).generate(  # no cap: the paper's budget
             [[{"role": "user", "content": "Which?"}]], GenerationParams(max_tokens=16_384))
     texts = ["What is frozen water called?", "Which planet is known as the Red Planet?"]
-    served = OpenAIEmbeddingsEncoder(servers["embedder"], _id(EMBEDDER)).encode(texts)
+    served = OpenAIEmbeddingsEncoder(servers["embedder"].url, _id(EMBEDDER)).encode(texts)
     assert (served * MiniLMEncoder().encode(texts)).sum(axis=1).min() > 0.999  # the study's MiniLM (bf16)
     results = pd.read_parquet(tmp_path / "results" / "05_router_baselines_paper.parquet")
     assert set(results["benchmark"]) == set(PRESET.study_benchmarks)

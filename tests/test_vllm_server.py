@@ -104,9 +104,12 @@ def test_the_command_line_serves_every_name_on_loopback_with_the_adapters(tmp_pa
     assert command[command.index("--host") + 1] == "127.0.0.1" and "--enable-lora" in command
     assert f"base+x={tmp_path / 'x'}" in command and server.url == "http://127.0.0.1:8123/v1"
     assert command[command.index("--max-model-len") + 1] == "2048"
+    assert "--no-enable-chunked-prefill" in command and command[command.index("--max-num-batched-tokens") + 1] == "2048"
+    longer = VLLMServer(tmp_path, ["m"], python=Path("py"), max_model_len=8192).command()
+    assert longer[longer.index("--max-num-batched-tokens") + 1] == "8192"  # a whole prompt fits a step
     pooling = VLLMServer(tmp_path, ["embedder"], python=Path("py"), max_model_len=256,
                          extra_args=["--runner", "pooling"]).command()
-    assert pooling[pooling.index("--max-model-len") + 1:] == ["256", "--runner", "pooling"]
+    assert pooling[-2:] == ["--runner", "pooling"] and pooling[pooling.index("--max-model-len") + 1] == "256"
 
 
 # -- the real engine ---------------------------------------------------------------------------
@@ -154,6 +157,27 @@ def test_vllm_serves_a_packaged_model_that_answers_like_llama_cpp(tmp_path, monk
     stats = subprocess.run([sys.executable, "-m", "rgd_utils.llm.cache", "stats", "--root",
                             str(tmp_path / "cache")], capture_output=True, text=True)
     assert "smollm2-135m" in stats.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not vllm_python().exists(), reason="no vLLM environment (make vllm)")
+def test_seeded_sampling_beside_long_prompts_leaves_the_cpu_server_up() -> None:
+    """Six seeded generations of 900-word prompts at once: their prefills (about 5,400 tokens)
+    exceed a step's 2,048, which with chunked prefill killed vLLM 0.32's CPU engine."""
+    from rgd_utils.llm.backend import GenerationParams
+    from rgd_utils.llm.endpoints import Endpoint
+    from rgd_utils.llm.openai_http import OpenAIBackend
+    from rgd_utils.llm.vllm_server import packaged_server
+
+    server = packaged_server("smollm2-135m", extra_args=["--enforce-eager"]).start()
+    try:
+        llm = OpenAIBackend([Endpoint(server.url, in_flight=6)], "smollm2-135m", max_retries=0, server=server)
+        prompts = [f"Story {i}: " + " ".join(["word"] * 900) for i in range(6)]
+        replies = llm.generate(prompts, GenerationParams(max_tokens=4, temperature=0.8, seed=1))
+        assert len(replies) == 6 and all(r.finish_reason in ("stop", "length") for r in replies)
+        assert server.exit_report() is None
+    finally:
+        server.stop()
 
 
 @pytest.mark.slow

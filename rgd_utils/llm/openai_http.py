@@ -308,8 +308,9 @@ class OpenAIBackend:
                 if isinstance(error, openai.APITimeoutError) and "timed out" not in last.lower():
                     last += " (timed out)"
             logger.warning("POST %s: %s (attempt %d of %d)", url, last, attempt + 1, attempts)
+        exited = getattr(self.server, "exit_report", lambda: None)()
         raise BackendError(f"POST {url} failed after {attempts} attempts; last error: {last}"
-                           + hint(last))
+                           + hint(last) + (f"\n{exited}" if exited else ""))
 
     def _delay(self, attempt: int, retry_after: str | None) -> float:
         """Seconds before retry ``attempt`` (1-based): exponential with jitter, or Retry-After."""

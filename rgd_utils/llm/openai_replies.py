@@ -271,8 +271,8 @@ def server_message(payload: bytes) -> str:
 
 
 def hint(message: str) -> str:
-    """What to do, when a server's error is about a missing log-probability feature or a
-    ``max_tokens`` longer than its context."""
+    """What to do, when a server's error is about a missing log-probability feature, a
+    ``max_tokens`` longer than its context, or a refused connection."""
     lowered = message.lower()
     if "max_tokens" in lowered and ("max_model_len" in lowered or "context" in lowered):
         return (" (the server's context is shorter than the new tokens the call asks for: start it "
@@ -282,6 +282,9 @@ def hint(message: str) -> str:
         return " (start llama-cpp-python's server with `--logits_all true`)"
     if "logprob" in lowered or "echo" in lowered:
         return f" ({LOGPROBS_HINT})"
+    if "connectionrefused" in lowered:
+        return (" (nothing listens there: start the server, or correct its URL in the endpoints "
+                "file, RGD_ENDPOINTS)")
     return ""
 
 

