@@ -13,8 +13,8 @@ Each run prints, per expert and benchmark, the accuracy it measured with its ``n
 compute the rest, one per line, in the order to run them one after another, and ``work`` runs
 them until none is left (a preset on vLLM starts each model's server on loopback itself)::
 
-    .venv/bin/python -m rgd_utils.llm_runs todo --preset cpu-next
-    nohup .venv/bin/python -m rgd_utils.llm_runs work --presets cpu-next > runs/work.log 2>&1 &
+    .venv/bin/python -m rgd_utils.llm_runs todo --preset cpu
+    nohup .venv/bin/python -m rgd_utils.llm_runs work --presets cpu cpu-specialists > runs/work.log 2>&1 &
 """
 
 from __future__ import annotations

@@ -176,12 +176,12 @@ def test_todo_lists_the_commands_of_what_is_missing_in_order() -> None:
 def test_command_units_name_the_work_whatever_the_grouping_or_preset() -> None:
     run = ".venv/bin/python -m rgd_utils.llm_runs"
     units = llm_runs.command_units
-    assert units(f"{run} answer --preset cpu-next --generated --experts q:letter q:cloze") == [
+    assert units(f"{run} answer --preset cpu --generated --experts q:letter q:cloze") == [
         "answer generated q:letter", "answer generated q:cloze"]
     # a list made later groups differently, another preset shares the expert: the same unit
-    assert units(f"{run} answer --preset cpu-specialists-next --generated --experts q:cloze") == [
+    assert units(f"{run} answer --preset cpu-specialists --generated --experts q:cloze") == [
         "answer generated q:cloze"]
-    assert units(f"{run} answer --preset cpu --real --experts q:cloze") == ["answer real q:cloze"]
+    assert units(f"{run} answer --preset paper --real --experts q:cloze") == ["answer real q:cloze"]
     assert units(f"{run} generate --preset cpu --generator g-t1.0") == ["generate g-t1.0"]
     assert units(f"{run} embed --preset cpu") == ["embed"]
     assert units("echo hello") == ["echo hello"]

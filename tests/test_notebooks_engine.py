@@ -1,6 +1,5 @@
-"""A preset on vLLM replays its own cache entries: notebooks 00-02 of ``cpu-next`` (whose real
-answers and first generation calls are committed, computed by vLLM) run on a slice, with no
-model and no miss."""
+"""The default study, on vLLM, replays its own cache entries: notebooks 00-02 of ``cpu`` run on
+a slice, with no model and no miss."""
 
 from __future__ import annotations
 
@@ -26,18 +25,17 @@ def test_the_vllm_preset_replays_its_generation_calls_and_real_answers(tmp_path,
         papermill.execute_notebook(
             str(ROOT / "notebooks" / f"{stem}.ipynb"), str(tmp_path / f"{stem}.ipynb"), kernel_name="python3",
             cwd=str(ROOT), progress_bar=False,
-            parameters={**SMOKE, "preset": "cpu-next", "generators": generators,
+            parameters={**SMOKE, "preset": "cpu", "generators": generators,
                         "data_dir": str(tmp_path / "data"), "figures_dir": str(tmp_path / "figures")})
     generated = pd.concat(pd.read_parquet(p) for p in (tmp_path / "data" / "questions").glob(f"{strong}__*.parquet"))
     assert set(generated["benchmark"]) == {"mmlu", "medmcqa", "arc_easy", "commonsenseqa"}
-    # the vLLM calls of the preset (the llama.cpp calls of the default study, same prompts and
-    # seeds, would also replay, with other questions)
-    preset = get_preset("cpu-next")
+    # the preset's own vLLM calls
+    preset = get_preset("cpu")
     preset = dataclasses.replace(preset, generators=(preset.generator(strong),))
     vllm_items = cached_generation(preset, real_questions(preset, ROOT / "data" / "questions"),
                                    ROOT / "data" / "cache")[1]
     assert set(generated["question"]) <= set(vllm_items["question"])
-    responses = pd.concat(pd.read_parquet(p) for p in (tmp_path / "data" / "responses_cpu-next").glob("*.parquet"))
+    responses = pd.concat(pd.read_parquet(p) for p in (tmp_path / "data" / "responses").glob("*.parquet"))
     experts = {"qwen2.5-coder-1.5b:letter", "qwen2.5-coder-1.5b:cloze", "qwen2.5-coder-0.5b:letter",
                "qwen2.5-coder-0.5b:cloze", "gemma3-270m:cloze", "smollm2-135m:cloze"}
     assert set(responses["model"]) == experts
