@@ -112,35 +112,47 @@ def real_questions(preset: Preset, folder: Path) -> pd.DataFrame:
 
 def work(presets: Sequence[str], python: str, cache_root: Path | None = None, poll: float = 300.0) -> int:
     """Run every preset's missing LLM calls to the end: the first ``todo`` command whose work
-    no other worker is doing (:class:`CommandClaims` on :func:`command_units`), each in a
+    no other worker is doing (:class:`CommandClaims` on :func:`command_units`), the presets taken
+    in order (a later preset's work when all of an earlier one's is taken), each command in a
     process of its own, then ``todo`` again (commands resume from the cache, so a killed worker
     restarted later goes on where it stopped). Several workers may run side by side, one per
     core or GPU. Stops at a command that fails twice in a row."""
     failures: dict[str, int] = {}
     paths = get_paths()
     claims = CommandClaims(paths.runs / "claims", units=command_units)
-    for name in presets:
-        preset = get_preset(name)
-        questions = real_questions(preset, paths.questions)
-        while commands := todo_commands(preset, study_progress(preset, questions, cache_root or paths.data / "cache"),
-                                        python):
-            claim = claims.take(commands)
-            if claim is None:  # the rest runs in other workers, or was just run here
-                time.sleep(poll)
+    studies = [(get_preset(name), real_questions(get_preset(name), paths.questions)) for name in presets]
+    done: set[str] = set()
+    while True:
+        claim, waiting = None, False
+        for preset, questions in studies:
+            if preset.name in done:
                 continue
-            with claim:
-                print(f"[{time.strftime('%H:%M:%S')}] {claim.command}", flush=True)
-                failed = run_command(claim.command) != 0
-            failures[claim.command] = failures.get(claim.command, 0) + 1 if failed else 0
-            if failures[claim.command] >= 2:
-                print(f"failed twice, stopping: {claim.command}", flush=True)
-                return 1
-            if failed:  # wait out what may pass (memory held by another worker's server)
-                time.sleep(poll)
-            else:
-                claims.finished(claim.command)
-        print(f"{name}: every LLM call is in the cache", flush=True)
-    return 0
+            commands = todo_commands(preset, study_progress(preset, questions, cache_root or paths.data / "cache"),
+                                     python)
+            if not commands:
+                done.add(preset.name)
+                print(f"{preset.name}: every LLM call is in the cache", flush=True)
+                continue
+            claim = claims.take(commands)
+            if claim is not None:
+                break
+            waiting = True  # the rest of this preset runs in other workers, or was just run here
+        if claim is None:
+            if not waiting:
+                return 0
+            time.sleep(poll)
+            continue
+        with claim:
+            print(f"[{time.strftime('%H:%M:%S')}] {claim.command}", flush=True)
+            failed = run_command(claim.command) != 0
+        failures[claim.command] = failures.get(claim.command, 0) + 1 if failed else 0
+        if failures[claim.command] >= 2:
+            print(f"failed twice, stopping: {claim.command}", flush=True)
+            return 1
+        if failed:  # wait out what may pass (memory held by another worker's server)
+            time.sleep(poll)
+        else:
+            claims.finished(claim.command)
 
 
 def run_embeddings(preset: Preset, questions: pd.DataFrame, cache_root: Path) -> int:

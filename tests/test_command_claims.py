@@ -132,6 +132,32 @@ def test_work_runs_each_command_until_the_cache_is_full(tmp_path, monkeypatch) -
     assert ran == ["answer b"] and sleeps == [5.0] and left == []
 
 
+def test_work_takes_a_later_preset_s_work_while_another_worker_holds_the_rest(tmp_path, monkeypatch) -> None:
+    left = {"cpu": ["answer a"], "paper": ["answer p"]}
+    events: list[str] = []
+    monkeypatch.setattr(llm_runs, "study_progress", lambda preset, *args: preset.name)
+    monkeypatch.setattr(llm_runs, "todo_commands", lambda preset, progress, *args: list(left[progress]))
+    monkeypatch.setattr(llm_runs, "real_questions", lambda *args: None)
+
+    def run(command: str) -> int:
+        events.append(command)
+        next(todo for todo in left.values() if command in todo).remove(command)
+        return 0
+
+    monkeypatch.setattr(llm_runs, "run_command", run)
+    monkeypatch.setattr(llm_runs, "get_paths", lambda: Paths(tmp_path))
+    other = CommandClaims(tmp_path / "runs" / "claims").take(["answer a"])
+
+    def sleep(seconds: float) -> None:  # the other worker finishes while this one waits
+        events.append(f"sleep {seconds:g}")
+        left["cpu"].remove(other.command)
+        other.release()
+
+    monkeypatch.setattr(time, "sleep", sleep)
+    assert llm_runs.work(["cpu", "paper"], "py", tmp_path, poll=5.0) == 0
+    assert events == ["answer p", "sleep 5"] and left == {"cpu": [], "paper": []}  # not waiting first
+
+
 def test_work_waits_after_a_failure_and_stops_at_the_second_in_a_row(tmp_path, monkeypatch) -> None:
     ran, sleeps = [], []
     monkeypatch.setattr(llm_runs, "study_progress", lambda *args: None)
