@@ -90,6 +90,21 @@ def test_a_configured_endpoint_is_used_else_a_local_server_is_started(fake_pytho
         server.stop()
 
 
+def test_the_server_preloads_tcmalloc_where_the_system_has_it(monkeypatch) -> None:
+    import ctypes.util
+
+    from rgd_utils.llm.vllm_server import server_environment
+
+    found = {"tcmalloc_minimal": "libtcmalloc_minimal.so.4"}
+    monkeypatch.setattr(ctypes.util, "find_library", found.get)
+    env = server_environment(2, {"LD_PRELOAD": "libfoo.so", "PATH": "/bin"})
+    assert env["LD_PRELOAD"] == "libtcmalloc_minimal.so.4:libfoo.so" and env["PATH"] == "/bin"
+    assert env["VLLM_CPU_KVCACHE_SPACE"] == "2" and env["HF_HUB_OFFLINE"] == "1"
+    assert server_environment(2, {"LD_PRELOAD": "/opt/libtcmalloc.so"})["LD_PRELOAD"] == "/opt/libtcmalloc.so"
+    found.clear()  # none on the system: glibc's allocator, nothing preloaded
+    assert "LD_PRELOAD" not in server_environment(2, {})
+
+
 def test_a_missing_vllm_environment_says_what_to_run(tmp_path) -> None:
     with pytest.raises(BackendError, match="make vllm"):
         VLLMServer(tmp_path, ["m"], python=tmp_path / "nowhere" / "python").start()

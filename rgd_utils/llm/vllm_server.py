@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import ctypes.util
 import json
 import os
 import signal
@@ -94,6 +95,20 @@ def prepare_packaged(name: str, python: Path | None = None) -> Path:
     if done.returncode != 0 or not is_exported(out, model.sha256):
         raise BackendError(f"exporting {name} for vLLM failed:\n{done.stderr[-2000:]}")
     return out
+
+
+def server_environment(kv_cache_gib: int, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """A vLLM CPU server's environment: its KV-cache space, no telemetry, no Hub, and tcmalloc
+    preloaded where the system has it (Debian: ``libtcmalloc-minimal4``). The community wheel
+    does not bundle the allocator vLLM asks for; with glibc's, a server scoring long prompts
+    spent a third of its time in the kernel on page faults."""
+    env = {**(os.environ if base is None else base), "VLLM_CPU_KVCACHE_SPACE": str(kv_cache_gib),
+           "VLLM_NO_USAGE_STATS": "1", "DO_NOT_TRACK": "1", "HF_HUB_OFFLINE": "1"}
+    preload = env.get("LD_PRELOAD", "")
+    allocator = ctypes.util.find_library("tcmalloc_minimal") or ctypes.util.find_library("tcmalloc")
+    if allocator and "tcmalloc" not in preload:
+        env["LD_PRELOAD"] = ":".join(filter(None, (allocator, preload)))
+    return env
 
 
 def free_port() -> int:
@@ -181,11 +196,9 @@ class VLLMServer:
         """Start the server and wait until it lists every name; a clear error otherwise."""
         _require_vllm(self.python)
         self.log.parent.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": str(self.kv_cache_gib),
-               "VLLM_NO_USAGE_STATS": "1", "DO_NOT_TRACK": "1", "HF_HUB_OFFLINE": "1"}
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
-                                            env=env, start_new_session=True)
+                                            env=server_environment(self.kv_cache_gib), start_new_session=True)
         try:
             self._wait_until_serving()
         except BaseException:  # a timeout, Ctrl-C or SIGTERM while waiting: no server left behind
