@@ -3,9 +3,8 @@
 
 Both serve the same packaged model, one after the other in this process, each answering the
 same real questions in cloze mode on a fresh cache (nothing is replayed) after a few warm-up
-questions. Cloze scoring asks for every prompt token's log-probabilities, so each step
-allocates logits of the whole batch (Gemma-3's vocabulary has 262,144 tokens): with glibc's
-allocator that memory goes back to the kernel and is faulted in again. It prints the seconds per
+questions (cloze scoring asks for every prompt token's log-probabilities: each step allocates
+logits for the whole batch, and Gemma-3's vocabulary has 262,144 tokens). It prints the seconds per
 question, the server's share of CPU time spent in the kernel, the ratio to the baseline and
 whether the answers agree, and writes them to ``perf/results/server_allocator.csv``. Needs the
 vLLM environment (``make vllm``) and, for the second leg, tcmalloc (Debian:
@@ -16,7 +15,6 @@ vLLM environment (``make vllm``) and, for the second leg, tcmalloc (Debian:
 
 from __future__ import annotations
 
-import argparse
 import ctypes.util
 import tempfile
 import time
@@ -25,11 +23,11 @@ from unittest import mock
 
 import pandas as pd
 
-from rgd_utils.benchmarks.store import read_questions
-from rgd_utils.config import get_paths
 from rgd_utils.llm.cache import LLMCache
 from rgd_utils.llm.registry import load_model
 from rgd_utils.responses import Expert, answer_questions
+
+from real_sample import question_parser, real_sample
 
 RESULTS = Path(__file__).parent / "results" / "server_allocator.csv"
 WARM_UP = 5
@@ -72,14 +70,10 @@ def timed(model: str, questions: pd.DataFrame, tcmalloc: bool) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = question_parser(__doc__.split("\n")[0], 80, RESULTS)
     parser.add_argument("--model", default="gemma3-270m")
-    parser.add_argument("--benchmark", default="mmlu")
-    parser.add_argument("--questions", type=int, default=80)
-    parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
-    real = read_questions(get_paths().questions, sources=["real"])
-    questions = real[real["benchmark"] == args.benchmark].head(args.questions)
+    questions = real_sample(args.benchmark, args.questions)
     legs = [timed(args.model, questions, tcmalloc) for tcmalloc in (False, True)]
     table = pd.DataFrame([{k: v for k, v in leg.items() if k != "choices"} for leg in legs])
     table.insert(0, "model", args.model)

@@ -12,14 +12,12 @@ environment (``make vllm``) and the committed adapters.
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 import time
 from pathlib import Path
 
 import pandas as pd
 
-from rgd_utils.benchmarks.store import read_questions
 from rgd_utils.config import get_paths
 from rgd_utils.llm.cache import LLMCache
 from rgd_utils.llm.cached import CachedLLM
@@ -28,6 +26,8 @@ from rgd_utils.llm.vllm_server import packaged_server
 from rgd_utils.responses import Expert, answer_questions
 from rgd_utils.specialists import get_specialist
 from rgd_utils.specialists.peft_export import peft_folder
+
+from real_sample import question_parser, real_sample
 
 RESULTS = Path(__file__).parent / "results" / "specialist_serving.csv"
 WARM_UP = 5
@@ -50,15 +50,11 @@ def timed(llm: CachedLLM, expert: Expert, questions: pd.DataFrame) -> tuple[floa
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = question_parser(__doc__.split("\n")[0], 60, RESULTS)
     parser.add_argument("--specialist", default="gemma3-270m+knowledge")
-    parser.add_argument("--benchmark", default="mmlu")
-    parser.add_argument("--questions", type=int, default=60)
-    parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     paths = get_paths()
-    real = read_questions(paths.questions, sources=["real"])
-    questions = real[real["benchmark"] == args.benchmark].head(args.questions)
+    questions = real_sample(args.benchmark, args.questions)
     base = get_specialist(args.specialist).base
     with tempfile.TemporaryDirectory() as folder:
         cache = LLMCache(Path(folder), mode="readwrite")
