@@ -120,15 +120,15 @@ def work(presets: Sequence[str], python: str, cache_root: Path | None = None, po
     failures: dict[str, int] = {}
     paths = get_paths()
     claims = CommandClaims(paths.runs / "claims", units=command_units)
-    studies = [(get_preset(name), real_questions(get_preset(name), paths.questions)) for name in presets]
+    cache = cache_root or paths.data / "cache"
+    studies = [(preset, real_questions(preset, paths.questions)) for preset in map(get_preset, presets)]
     done: set[str] = set()
     while True:
         claim, waiting = None, False
         for preset, questions in studies:
             if preset.name in done:
                 continue
-            commands = todo_commands(preset, study_progress(preset, questions, cache_root or paths.data / "cache"),
-                                     python)
+            commands = todo_commands(preset, study_progress(preset, questions, cache), python)
             if not commands:
                 done.add(preset.name)
                 print(f"{preset.name}: every LLM call is in the cache", flush=True)

@@ -138,11 +138,18 @@ QUESTIONS = [
 ]
 
 
+def question_table():
+    """:data:`QUESTIONS` as the study's question table, with their right answers."""
+    import pandas as pd
+
+    return pd.DataFrame({"qid": [f"q{i}" for i in range(len(QUESTIONS))], "source": "real",
+                         "question": [q for q, _ in QUESTIONS], "options": [o for _, o in QUESTIONS],
+                         "answer": ["B", "C", "B", "C", "B", "B"]})
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not vllm_python().exists(), reason="no vLLM environment (make vllm)")
 def test_vllm_serves_a_packaged_model_that_answers_like_llama_cpp(tmp_path, monkeypatch) -> None:
-    import pandas as pd
-
     from rgd_utils.llm.backend import GenerationParams
     from rgd_utils.llm.cache import LLMCache
     from rgd_utils.llm.registry import load_model
@@ -150,9 +157,7 @@ def test_vllm_serves_a_packaged_model_that_answers_like_llama_cpp(tmp_path, monk
 
     for name in ("RGD_ENDPOINTS", "RGD_OPENAI_BASE_URL", "RGD_ENDPOINT_SMOLLM2_135M"):
         monkeypatch.delenv(name, raising=False)
-    questions = pd.DataFrame({"qid": [f"q{i}" for i in range(len(QUESTIONS))], "source": "real",
-                              "question": [q for q, _ in QUESTIONS], "options": [o for _, o in QUESTIONS],
-                              "answer": ["B", "C", "B", "C", "B", "B"]})
+    questions = question_table()
     served = load_model("smollm2-135m", LLMCache(tmp_path / "cache", "readwrite"), engine="vllm")
     local = load_model("smollm2-135m", LLMCache(tmp_path / "local", "readwrite"), engine="llama.cpp")
     try:
@@ -200,8 +205,6 @@ def test_seeded_sampling_beside_long_prompts_leaves_the_cpu_server_up() -> None:
 def test_vllm_serves_a_specialist_merged_that_answers_like_its_adapter_on_llama_cpp(tmp_path, monkeypatch) -> None:
     """The committed medical adapter, merged into Gemma-3-270M on vLLM, against the same adapter
     applied by llama.cpp, in cloze mode: near, not equal (bfloat16 against quantised)."""
-    import pandas as pd
-
     from rgd_utils.config import get_paths
     from rgd_utils.llm.cache import LLMCache
     from rgd_utils.llm.registry import load_model
@@ -209,9 +212,7 @@ def test_vllm_serves_a_specialist_merged_that_answers_like_its_adapter_on_llama_
 
     for name in ("RGD_ENDPOINTS", "RGD_OPENAI_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
-    questions = pd.DataFrame({"qid": [f"q{i}" for i in range(len(QUESTIONS))], "source": "real",
-                              "question": [q for q, _ in QUESTIONS], "options": [o for _, o in QUESTIONS],
-                              "answer": ["B", "C", "B", "C", "B", "B"]})
+    questions = question_table()
     data = get_paths().data
     expert = Expert("gemma3-270m+medical", "cloze")
     served = load_model(expert.model, LLMCache(tmp_path / "cache", "readwrite"), data, engine="vllm")

@@ -107,8 +107,9 @@ class OpenAIBackend:
         Fields added to every request body, for server-specific options (vLLM: ``top_k``,
         ``chat_template_kwargs``; a reasoning model's ``reasoning_effort``). They change
         outputs: put them in ``identity`` too. They never override the request's own fields.
-    server : object with ``stop()``, optional
-        A server this backend owns (started for it); :meth:`close` stops it.
+    server : object with ``stop()`` and ``exit_report()``, optional
+        A server this backend owns (started for it); :meth:`close` stops it, and a request that
+        fails for good quotes why it exited, if it did.
     """
 
     def __init__(
