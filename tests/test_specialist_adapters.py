@@ -1,7 +1,8 @@
 """The committed specialists: trained apart from the study, served by llama.cpp as trained.
 
 * Their training questions are disjoint from every study question, by id and by text (the
-  study's real samples and every generated item in the committed cache).
+  study's real samples, with the ``cpu`` preset's split, and every generated item in the
+  committed cache).
 * They load through the registry and answer from the committed cache in replay mode.
 * (slow) llama.cpp with the GGUF adapter scores as torch does with the same update merged into
   the same dequantised weights, and differently from the base model.
@@ -18,11 +19,12 @@ from rgd_utils.benchmarks import read_questions
 from rgd_utils.config import get_paths, get_preset
 from rgd_utils.llm.cache import LLMCache
 from rgd_utils.llm.registry import load_model
+from rgd_utils.llm_runs import real_questions
 from rgd_utils.pool import select_questions
 from rgd_utils.responses import Expert, answer_one, cloze_request
 from rgd_utils.specialists import SPECIALISTS
-from rgd_utils.specialists.build import study_of
-from rgd_utils.specialists.data import NEAR_DUPLICATE, screen_candidates, sources_of
+from rgd_utils.specialists.build import study_questions_of
+from rgd_utils.specialists.data import NEAR_DUPLICATE, candidate_questions, screen_candidates
 from rgd_utils.specialists.store import ADAPTER, read_train_qids, specialist_dir, verified_adapter
 
 PATHS = get_paths()
@@ -36,21 +38,20 @@ def questions():
 
 
 @pytest.fixture(scope="module")
-def study(questions):
-    return study_of(get_preset("cpu"), questions, PATHS.data / "cache")
+def study():
+    return study_questions_of(get_preset("cpu"), PATHS.data / "cache", PATHS.questions)
 
 
 @pytest.mark.parametrize("name", COMMITTED)
-def test_training_questions_are_disjoint_from_the_study(name: str, questions, study) -> None:
+def test_training_questions_are_disjoint_from_the_study(name: str, study) -> None:
     ids = read_train_qids(name, PATHS.data)
     assert len(ids) == len(set(ids)) > 0
     assert not set(ids) & set(study["qid"])
-    trained = questions[questions["qid"].isin(ids)]
-    assert len(trained) == len(ids)  # every id is a real question of the dataset
-    assert set(trained["benchmark"]) <= set(SPECIALISTS[name].sources)
+    candidates = candidate_questions(SPECIALISTS[name].sources)
+    assert set(ids) <= set(candidates["qid"])  # every id is a real question of its sources
     # The build's own screening (text similarity fitted on the whole candidate pool), redone on
     # today's study: every training question is still usable, and none is a near-duplicate.
-    screened = screen_candidates(sources_of(questions, SPECIALISTS[name].sources), study)
+    screened = screen_candidates(candidates, study)
     screened = screened[screened["qid"].isin(ids)]
     assert len(screened) == len(ids)
     assert screened["max_study_similarity"].max() < NEAR_DUPLICATE
@@ -58,10 +59,13 @@ def test_training_questions_are_disjoint_from_the_study(name: str, questions, st
 
 
 @pytest.mark.parametrize("name", COMMITTED)
-def test_adapter_answers_from_the_cache_in_replay_mode(name: str, questions) -> None:
+def test_adapter_answers_from_the_cache_in_replay_mode(name: str) -> None:
+    """On the study's engine, from the entries of the study's own test questions."""
     verified_adapter(name, PATHS.data)  # the committed file is the recorded one
-    llm = load_model(name, LLMCache(PATHS.data / "cache", mode="replay"))
-    test = select_questions(questions, list(get_preset("cpu").study_benchmarks), "test", 5, 0)
+    preset = get_preset("cpu-specialists")
+    llm = load_model(name, LLMCache(PATHS.data / "cache", mode="replay"), engine=preset.engine)
+    test = select_questions(real_questions(preset, PATHS.questions), list(preset.study_benchmarks),
+                            "test", 5, 0)
     answers = [answer_one(llm, Expert(name, "cloze"), q, list(o))
                for q, o in zip(test["question"], test["options"])]
     assert len(answers) == 20 and all(choice in "ABCDE" for choice, _, _ in answers)

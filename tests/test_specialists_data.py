@@ -8,10 +8,10 @@ import pytest
 from rgd_utils.benchmarks import make_question_table
 from rgd_utils.specialists import SPECIALISTS
 from rgd_utils.specialists.data import (
+    candidate_questions,
     choose_training,
     screen_candidates,
     screening_counts,
-    sources_of,
 )
 
 
@@ -69,10 +69,13 @@ def test_choice_is_seeded_and_capped() -> None:
     assert len(choose_training(screened, 100, seed=0)) == 30
 
 
-def test_candidates_are_real_questions_of_the_sources_only() -> None:
-    mixed = pd.concat([CANDIDATES, _table([("x/1", "mmlu", "q?", OPTIONS)]),
-                       _table([("gen/g/medmcqa/5", "medmcqa", "q?", OPTIONS)], source="g")])
-    assert sorted(sources_of(mixed, ["medmcqa"])["qid"]) == ["med/1", "med/2", "med/3", "med/4"]
+def test_candidates_are_the_valid_real_questions_of_the_sources() -> None:
+    """Loaded, so that a source outside the study's data (SocialIQA) counts too; MedMCQA's one
+    invalid row is left out."""
+    candidates = candidate_questions(["openbookqa", "socialiqa", "medmcqa"])
+    assert candidates["benchmark"].value_counts().to_dict() == {
+        "medmcqa": 4_182, "socialiqa": 1_954, "openbookqa": 500}
+    assert set(candidates["source"]) == {"real"} and candidates["qid"].is_unique
 
 
 def test_every_specialist_has_a_domain_of_the_study() -> None:

@@ -38,7 +38,7 @@ def load_benchmark(name: str) -> pd.DataFrame:
     ----------
     name : str
         One of :data:`LOADERS`: the offline ``mmlu``, ``medmcqa``, ``arc_challenge``,
-        ``arc_easy``, ``sciq``, ``openbookqa``, ``commonsenseqa``, ``medqa``; or the paper's
+        ``arc_easy``, ``sciq``, ``openbookqa``, ``commonsenseqa``, ``medqa``, ``socialiqa``; or the paper's
         ``mmlu_pro``, ``supergpqa``, ``medmcqa_hub``, ``bbeh``, which need the network.
 
     Returns

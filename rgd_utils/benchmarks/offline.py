@@ -274,6 +274,23 @@ def load_commonsenseqa() -> pd.DataFrame:
     )
 
 
+def _socialiqa_row(doc: dict) -> dict:
+    """SocialIQA row: the situation and the question together, as the query states them (the
+    doc's ``question`` field alone, "How would Lee feel afterwards?", leaves out who and why)."""
+    return {
+        "subject": "socialiqa",
+        "question": _question_from_query(doc.get("query", "")),
+        "options": list(doc.get("choices") or []),
+        "answer": gold_letter(doc.get("gold")),
+    }
+
+
+def load_socialiqa() -> pd.DataFrame:
+    """SocialIQA validation split: 1,954 social-commonsense questions with three options (the
+    commonsense specialist's training source; no study uses it)."""
+    return _oe_eval_table("socialiqa", "socialiqa/val_rc_5shot/requests.jsonl.gz", _socialiqa_row)
+
+
 def load_medqa() -> pd.DataFrame:
     """MedQA (USMLE, English): 1,273 questions with five options; subject = exam step."""
     return _oe_eval_table("medqa", "medqa_en/rc_5shot/requests.jsonl.gz", _medqa_row)
@@ -289,4 +306,5 @@ OFFLINE_LOADERS: dict[str, Callable[[], pd.DataFrame]] = {
     "openbookqa": load_openbookqa,
     "commonsenseqa": load_commonsenseqa,
     "medqa": load_medqa,
+    "socialiqa": load_socialiqa,
 }

@@ -4,9 +4,9 @@ The packaged LLMs do not differ in kind (Qwen2.5-Coder-1.5B is the best of them 
 a pool of them has no skill niches to route to. A specialist is a packaged base model plus a
 LoRA adapter trained on one domain's questions, none of them a study question
 (:mod:`.data`). Adapters are committed in ``data/specialists/<name>/`` as GGUF LoRA files
-(:mod:`.gguf_lora`) with their recipe, training ids and sha256 (:mod:`.store`), and served by
-llama.cpp beside their base model through the registry and the cache like any other model; vLLM
-serves them from peft folders exported back from those files (:mod:`.peft_export`).
+(:mod:`.gguf_lora`) with their recipe, training ids and sha256 (:mod:`.store`), and served
+through the registry and the cache like any other model: by llama.cpp beside their base model,
+by vLLM merged into the base weights (:mod:`.peft_export`, :mod:`.merged_export`).
 ``make specialists`` retrains them (:mod:`.build`; needs the specialists extra).
 """
 
@@ -25,9 +25,10 @@ SPECIALISTS: dict[str, SpecialistSpec] = {s.name: s for s in (
                    Recipe(max_tokens=128)),
     SpecialistSpec("gemma3-270m+science", "gemma3-270m", "science", "arc_easy",
                    ("arc_easy", "arc_challenge", "openbookqa"), 2000),
-    # CommonsenseQA leaves 621 questions outside the study: three passes over them.
+    # The study uses every CommonsenseQA question (train split and test split), so the
+    # commonsense specialist learns from SocialIQA's social-commonsense questions instead.
     SpecialistSpec("gemma3-270m+commonsense", "gemma3-270m", "commonsense", "commonsenseqa",
-                   ("commonsenseqa",), 2000, Recipe(epochs=3)),
+                   ("commonsenseqa", "socialiqa"), 2000),
 )}
 
 

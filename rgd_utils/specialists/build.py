@@ -6,8 +6,8 @@
                                                               # and compare sha256 with the record
 
 ``make specialists`` runs the first (after installing the specialists extra). Training questions
-are screened against the study of the ``cpu`` preset: its real train and test samples and every
-generated item kept so far (from the committed cache).
+are screened against the study of the ``cpu`` preset, with that preset's train/test split: its
+real train and test samples and every generated item kept so far (from the committed cache).
 """
 
 from __future__ import annotations
@@ -20,13 +20,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from rgd_utils.benchmarks import read_questions
 from rgd_utils.config import Preset, get_paths, get_preset
 from rgd_utils.llm import packaged
 from rgd_utils.pool import study_questions
 
 from . import SPECIALISTS, SpecialistSpec
-from .data import choose_training, screen_candidates, screening_counts, sources_of
+from .data import candidate_questions, choose_training, screen_candidates, screening_counts
 from .gguf_lora import write_gguf_lora
 from .store import ADAPTER, sha256_of, specialist_dir, write_record
 
@@ -43,18 +42,25 @@ def study_of(preset: Preset, questions: pd.DataFrame, cache_root: Path) -> pd.Da
                            preset.n_train, preset.n_test)
 
 
-def training_set(spec: SpecialistSpec, questions: pd.DataFrame, study: pd.DataFrame
-                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def study_questions_of(preset: Preset, cache_root: Path, questions_dir: Path) -> pd.DataFrame:
+    """The study the specialists stay apart from: :func:`study_of` on the real questions with the
+    preset's own train/test split (the committed split column may be another preset's)."""
+    from rgd_utils.llm_runs import real_questions
+
+    return study_of(preset, real_questions(preset, questions_dir), cache_root)
+
+
+def training_set(spec: SpecialistSpec, study: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The specialist's training questions and its screening counts."""
-    screened = screen_candidates(sources_of(questions, spec.sources), study)
+    screened = screen_candidates(candidate_questions(spec.sources), study)
     return choose_training(screened, spec.n_train, spec.recipe.seed), screening_counts(screened)
 
 
-def build(spec: SpecialistSpec, questions: pd.DataFrame, study: pd.DataFrame, out_dir: Path) -> dict:
+def build(spec: SpecialistSpec, study: pd.DataFrame, out_dir: Path) -> dict:
     """Train one specialist into ``out_dir`` (adapter, record, ids); returns its record."""
     from .train import train_adapter
 
-    chosen, counts = training_set(spec, questions, study)
+    chosen, counts = training_set(spec, study)
     base = packaged.assemble(spec.base)
     with tempfile.TemporaryDirectory() as peft_dir:
         summary = train_adapter(base, chosen, spec.recipe, Path(peft_dir),
@@ -82,8 +88,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="retrain in a temporary folder; compare sha256 with the record")
     args = parser.parse_args(argv)
     paths = get_paths()
-    questions = read_questions(paths.questions, sources=["real"])
-    study = study_of(get_preset("cpu"), questions, paths.data / "cache")
+    study = study_questions_of(get_preset("cpu"), paths.data / "cache", paths.questions)
     failed = []
     for name in args.names or list(SPECIALISTS):
         spec = SPECIALISTS[name]
@@ -93,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
 
             expected = read_record(name, paths.data)["sha256"]
             with tempfile.TemporaryDirectory() as scratch:
-                got = build(spec, questions, study, Path(scratch))["sha256"]
+                got = build(spec, study, Path(scratch))["sha256"]
             same = got == expected
             print(f"{name}: retrained sha256 {got[:16]}... {'==' if same else '!='} record "
                   f"{expected[:16]}...", flush=True)
@@ -102,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         if (folder / ADAPTER).exists() and not args.force:
             print(f"{name}: committed ({folder}); --force retrains it")
             continue
-        record = build(spec, questions, study, folder)
+        record = build(spec, study, folder)
         print(f"{name}: {record['training']['examples']} questions, loss "
               f"{record['training']['first_loss']:.3f} -> {record['training']['last_loss']:.3f}, "
               f"{record['training']['seconds']:.0f} s, sha256 {record['sha256'][:16]}...")

@@ -6,7 +6,7 @@ a router with. Two guards, both checked again by the tests on the committed trai
 1. **by question id**: a candidate is any real question of the specialist's source benchmarks
    that is not among the study's questions (its real train and test samples, at the study's
    sizes, and every generated item); the study benchmarks' other rows and whole other benchmarks
-   (MedQA, ARC-Challenge, OpenBookQA) are what is left;
+   (ARC-Challenge, OpenBookQA, SocialIQA) are what is left;
 2. **by text**: a candidate whose stem-and-options text is a near-duplicate (cosine similarity of
    TF-IDF character 4-grams at or above 0.9, :mod:`rgd_utils.text_similarity`) of any study
    question is dropped and counted, since benchmarks repeat questions under different ids and
@@ -90,6 +90,10 @@ def screening_counts(screened: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def sources_of(questions: pd.DataFrame, benchmarks: Sequence[str]) -> pd.DataFrame:
-    """The real questions of some benchmarks, every split (the candidate pool before screening)."""
-    return questions[(questions["source"] == "real") & questions["benchmark"].isin(list(benchmarks))]
+def candidate_questions(benchmarks: Sequence[str]) -> pd.DataFrame:
+    """Every valid real question of some benchmarks, as their loaders give them (the candidate
+    pool before screening). Loaded rather than read from the study's data, so that a source the
+    study does not use (SocialIQA for the commonsense specialist) is a source all the same."""
+    from rgd_utils.benchmarks import load_benchmarks
+
+    return load_benchmarks(list(benchmarks)).valid.reset_index(drop=True)
