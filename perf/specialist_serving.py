@@ -21,7 +21,7 @@ import pandas as pd
 from rgd_utils.config import get_paths
 from rgd_utils.llm.cache import LLMCache
 from rgd_utils.llm.cached import CachedLLM
-from rgd_utils.llm.registry import _vllm_backend, load_model, specialist_identity
+from rgd_utils.llm.registry import load_model, specialist_identity, vllm_backend
 from rgd_utils.llm.vllm_server import packaged_server
 from rgd_utils.responses import Expert, answer_questions
 from rgd_utils.specialists import get_specialist
@@ -38,7 +38,7 @@ def beside_the_base(name: str, data_dir: Path, cache: LLMCache) -> CachedLLM:
     base = get_specialist(name).base
     identity = {**specialist_identity(name, data_dir, "vllm"), "lora_merged": "no (beside the base)"}
     server = lambda: packaged_server(base, lora_modules={name: peft_folder(name, data_dir)})  # noqa: E731
-    return CachedLLM(name, identity, lambda: _vllm_backend(name, identity, server), cache)
+    return CachedLLM(name, identity, lambda: vllm_backend(name, identity, server), cache)
 
 
 def timed(llm: CachedLLM, expert: Expert, questions: pd.DataFrame) -> tuple[float, pd.DataFrame]:

@@ -119,14 +119,14 @@ def _packaged_backend(name: str, engine: str) -> Callable[[], Backend]:
 
     def make() -> Backend:
         if engine == "vllm":
-            return _vllm_backend(name, packaged_identity(name, engine), lambda: packaged_server(name))
+            return vllm_backend(name, packaged_identity(name, engine), lambda: packaged_server(name))
         return LlamaCppBackend(_gguf_path(model), packaged_identity(name),
                                chat_template=model.chat_template)
 
     return make
 
 
-def _vllm_backend(name: str, identity: dict, make_server: Callable[[], VLLMServer]) -> Backend:
+def vllm_backend(name: str, identity: dict, make_server: Callable[[], VLLMServer]) -> Backend:
     """Model ``name`` on vLLM: at its configured endpoints, else on the server ``make_server``
     builds, started here for this process and stopped when it exits."""
     from .openai_http import OpenAIBackend
@@ -158,7 +158,7 @@ def _specialist_backend(name: str, data_dir: Path, engine: str) -> Callable[[], 
         if engine == "vllm":  # the adapter merged into the base weights: the base's speed
             from rgd_utils.specialists.merged_export import merged_folder
 
-            return _vllm_backend(name, specialist_identity(name, data_dir, engine), lambda: VLLMServer(
+            return vllm_backend(name, specialist_identity(name, data_dir, engine), lambda: VLLMServer(
                 merged_folder(name, data_dir), [name], kv_cache_gib=KV_CACHE_GIB.get(base.name, 4)))
         adapter, _ = verified_adapter(name, data_dir)
         return LlamaCppBackend(_gguf_path(base), specialist_identity(name, data_dir),
