@@ -18,9 +18,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from rgd_utils.cost import area_with_interval, trade_off_choices
+
+from ratio_tables import best_of_table, show_and_write
 
 RESULTS = Path(__file__).parent / "results" / "area_bootstrap.csv"
 
@@ -93,14 +94,8 @@ def main() -> None:
             times[name].append(time.process_time() - started)
         expected, ours = results.values()
         assert np.allclose(expected, ours, rtol=1e-12, atol=0), "areas or intervals differ"
-    base = min(next(iter(times.values())))
-    table = pd.DataFrame([{"implementation": name, "intervals": len(routers),
-                           "ms_per_interval": round(1000 * min(t) / len(routers), 2),
-                           "ratio_to_baseline": round(min(t) / base, 2)} for name, t in times.items()])
-    print(table.to_string(index=False))
-    print(f"areas and intervals equal to 1e-12; process time, best of {args.repeats} runs")
-    table.to_csv(args.out, index=False)
-    print(f"-> {args.out}")
+    show_and_write(best_of_table(times, len(routers), "interval"), args.out,
+                   f"areas and intervals equal to 1e-12; process time, best of {args.repeats} runs")
 
 
 if __name__ == "__main__":

@@ -17,12 +17,13 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 
 from rgd_utils.routers.base import unit_norm
 from rgd_utils.routers.kmeans import kmeans_labels, one_thread
+
+from ratio_tables import best_of_table, show_and_write
 
 RESULTS = Path(__file__).parent / "results" / "kmeans_overhead.csv"
 
@@ -70,14 +71,8 @@ def main() -> None:
                     expected = labels
                 else:
                     assert all(np.array_equal(a, b) for a, b in zip(labels, expected)), "labels differ"
-    n_fits = len(sets) * len(ks)
-    base = min(times["scikit-learn KMeans"])
-    table = pd.DataFrame([{"implementation": name, "fits": n_fits, "ms_per_fit": round(1000 * min(runs) / n_fits, 3),
-                           "ratio_to_scikit_learn": round(min(runs) / base, 2)} for name, runs in times.items()])
-    print(table.to_string(index=False))
-    print(f"labels identical on every fit; best of {args.repeats} runs")
-    table.to_csv(args.out, index=False)
-    print(f"-> {args.out}")
+    table = best_of_table(times, len(sets) * len(ks), "fit", "ratio_to_scikit_learn", digits=3)
+    show_and_write(table, args.out, f"labels identical on every fit; best of {args.repeats} runs")
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from rgd_utils.llm.cache import LLMCache
 from rgd_utils.llm.registry import load_model
 from rgd_utils.responses import Expert, answer_questions
 
+from ratio_tables import show_and_write
 from real_sample import question_parser, real_sample
 
 RESULTS = Path(__file__).parent / "results" / "server_allocator.csv"
@@ -79,9 +80,7 @@ def main() -> None:
     table.insert(0, "model", args.model)
     table["ratio_to_baseline"] = (table["s_per_question"] / table["s_per_question"].iloc[0]).round(2)
     table["same_answer_as_baseline"] = [round(float((leg["choices"] == legs[0]["choices"]).mean()), 3) for leg in legs]
-    print(table.to_string(index=False))
-    table.to_csv(args.out, index=False)
-    print(f"-> {args.out}")
+    show_and_write(table, args.out)
 
 
 if __name__ == "__main__":

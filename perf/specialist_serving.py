@@ -27,6 +27,7 @@ from rgd_utils.responses import Expert, answer_questions
 from rgd_utils.specialists import get_specialist
 from rgd_utils.specialists.peft_export import peft_folder
 
+from ratio_tables import show_and_write
 from real_sample import question_parser, real_sample
 
 RESULTS = Path(__file__).parent / "results" / "specialist_serving.csv"
@@ -73,9 +74,7 @@ def main() -> None:
     baseline, merged, alone = (answers[how]["choice"] for how in runs)
     table["same_answer_as_baseline"] = [1.0, round(float((merged == baseline).mean()), 3),
                                         round(float((alone == baseline).mean()), 3)]
-    print(table.to_string(index=False))
-    table.to_csv(args.out, index=False)
-    print(f"-> {args.out}")
+    show_and_write(table, args.out)
 
 
 if __name__ == "__main__":
