@@ -42,6 +42,7 @@ from .pool import select_questions, study_questions
 from .pool_report import pool_strength_tables
 from .responses import Expert, answer_questions
 from .results import write_table
+from .specialists.guard import TrainedOnError, check_not_trained_on
 
 
 def run_answers(questions: pd.DataFrame, experts: list[Expert], cache: LLMCache,
@@ -309,6 +310,12 @@ def _answer(args: argparse.Namespace, preset: Preset, questions: pd.DataFrame,
         chosen = select_questions(questions, args.benchmarks or list(preset.benchmarks), args.split,
                                   args.per_benchmark, preset.seed)
     experts = [Expert.parse(name) for name in args.experts]
+    try:
+        # the adapters load_model serves: those beside the cache
+        check_not_trained_on([e.model for e in experts], chosen, cache.root.parent)
+    except TrainedOnError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     print(f"{len(chosen)} questions x {len(experts)} experts; cache {cache.root} ({cache.mode})", flush=True)
     run_answers(chosen, experts, cache, preset.engine)
     return 0
