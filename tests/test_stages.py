@@ -3,6 +3,7 @@ why one is stale (parameters, code, inputs, outputs, the notebooks before it).""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from rgd_utils.config import get_preset
+from rgd_utils.config import PRESETS, get_preset
 from rgd_utils.stages import run
 from rgd_utils.stages.plan import Job, Notebook, Settings, discover, needed, parse_overrides, plan
 from rgd_utils.stages.run import Busy, take_lock
@@ -27,16 +28,19 @@ def _jobs(preset: str = "cpu", with_sim: bool = False, **settings) -> list[Job]:
     return before + plan(NOTEBOOKS, Settings(preset, Path(f"runs/{preset}"), **settings), before)
 
 
-def test_each_notebook_gets_the_run_settings_and_overrides_it_declares() -> None:
+def test_each_notebook_gets_the_run_settings_and_overrides_it_declares(monkeypatch) -> None:
     by_name = {j.notebook.name: j.parameters for j in _jobs(overrides="-p seed 1 -p sim_scale 0.5")}
     assert by_name["00_data"] == {"preset": "cpu", "data_dir": "data", "figures_dir": "figures", "seed": 1}
     assert "seed" not in by_name["01_generation"] and "results_dir" not in by_name["01_generation"]
     assert by_name["05_router_baselines"]["sim_scale"] == 0.5
     assert by_name["07_results"]["results_dir"] == "results" and "generators" not in by_name["07_results"]
-    # the packaged presets run the generators whose data are complete, from the preset
-    complete = list(get_preset("cpu-specialists").complete_generators)
-    assert _jobs("cpu-specialists")[1].parameters["generators"] == complete == [
-        "qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b"]
+    # the packaged presets' data are complete: every generator runs
+    assert "generators" not in _jobs("cpu-specialists")[1].parameters
+    # a preset with generators whose data are not complete runs the complete ones only
+    partial = dataclasses.replace(get_preset("cpu-specialists"), name="partial",
+                                  complete_generators=("qwen2.5-coder-1.5b",))
+    monkeypatch.setitem(PRESETS, "partial", partial)
+    assert _jobs("partial")[1].parameters["generators"] == ["qwen2.5-coder-1.5b"]
     assert _jobs(generators="none")[1].parameters["generators"] == []  # the real train data only
     assert "generators" not in _jobs(generators="")[1].parameters  # every generator
     assert "generators" not in _jobs("sim")[0].parameters
