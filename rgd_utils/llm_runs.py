@@ -215,6 +215,17 @@ def print_pool(preset: Preset, questions: pd.DataFrame, experts: list[Expert], c
     return 0
 
 
+def _part(text: str) -> tuple[int, int]:
+    """``"K/N"`` -> ``(K, N)``, with ``0 <= K < N``."""
+    try:
+        k, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected K/N such as 0/2, got {text!r}") from None
+    if not 0 <= k < n:
+        raise argparse.ArgumentTypeError(f"K/N needs 0 <= K < N, got {text!r}")
+    return k, n
+
+
 def _parser() -> argparse.ArgumentParser:
     """The command line's parser: one subcommand per kind of run."""
     parser = argparse.ArgumentParser(prog="python -m rgd_utils.llm_runs")
@@ -233,6 +244,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="answer every generator's screened items (the calls cached so far)")
     answer.add_argument("--attempts", type=int, default=None,
                         help="with --generator: its calls per benchmark (default: the preset's)")
+    answer.add_argument("--part", type=_part, default=None, metavar="K/N",
+                        help="answer every N-th of the chosen questions from the K-th (0-based): "
+                             "N processes with parts 0/N..N-1/N share one long command")
     answer.add_argument("--cache", type=Path, default=None)
     calibrate = sub.add_parser("calibrate", help="accuracy against chance, from the cache only")
     calibrate.add_argument("--preset", default="cpu")
@@ -309,6 +323,8 @@ def _answer(args: argparse.Namespace, preset: Preset, questions: pd.DataFrame,
     else:
         chosen = select_questions(questions, args.benchmarks or list(preset.benchmarks), args.split,
                                   args.per_benchmark, preset.seed)
+    if args.part:
+        chosen = chosen.iloc[args.part[0]::args.part[1]]
     experts = [Expert.parse(name) for name in args.experts]
     try:
         # the adapters load_model serves: those beside the cache

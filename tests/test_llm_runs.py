@@ -81,6 +81,20 @@ def test_answers_then_replay_and_missing_experts(tmp_path, scripted, capsys) -> 
     assert replayed.equals(answered)
 
 
+def test_parts_of_one_answer_command_cover_its_questions_once(tmp_path, scripted, capsys) -> None:
+    command = ["answer", "--preset", "cpu", "--benchmarks", "mmlu", "arc_easy", "--split", "test",
+               "--per-benchmark", "3", "--experts", "m1:letter", "--cache", str(tmp_path)]
+    for part in ("0/2", "1/2"):
+        assert llm_runs.main([*command, "--part", part]) == 0
+    assert [line.split(" questions")[0] for line in capsys.readouterr().out.splitlines()
+            if " questions x " in line] == ["3", "3"]
+    assert scripted.calls == 6  # each of the six questions once
+    assert llm_runs.main(command) == 0 and scripted.calls == 6  # the whole command: all cached
+    for bad in ("2/2", "1", "a/b"):
+        with pytest.raises(SystemExit):
+            llm_runs.main([*command, "--part", bad])
+
+
 def test_select_questions_takes_a_stable_slice_of_one_split() -> None:
     questions = _questions()
     chosen = select_questions(questions, ["x"], "train", 1, seed=0)

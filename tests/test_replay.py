@@ -48,7 +48,7 @@ cache = LLMCache(f"{root}/data/cache", mode="replay")
 real = read_questions(f"{root}/data/questions", benchmarks=list(study.study_benchmarks), sources=["real"])
 llms, records = {}, []
 for spec in study.generators:  # attempts None: as the preset says
-    llm = llms.setdefault(spec.model, load_model(spec.model, cache))
+    llm = llms.setdefault(spec.model, load_model(spec.model, cache, engine=study.engine))
     records += generate_records(llm, spec, train_subjects(real, study.study_benchmarks), study.seed,
                                 attempts=attempts, progress=False)
 kept = validate_generated(records, real).kept
@@ -56,7 +56,7 @@ questions = study_questions(pd.concat([real, kept], ignore_index=True), study, n
 answers = 0
 for name in study.experts:
     expert = Expert.parse(name)
-    llm = llms.setdefault(expert.model, load_model(expert.model, cache))
+    llm = llms.setdefault(expert.model, load_model(expert.model, cache, engine=study.engine))
     answers += len(answer_questions(llm, expert, questions, progress=False))
 print(json.dumps({
     "calls": len(records), "answers": answers, "questions": len(questions),
