@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from .base import Router, RoutingData, unit_norm
+from .kmeans import one_thread
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:
@@ -128,15 +129,18 @@ class LLMRankRouter(Router):
         target = _softmax(utility / self.temperature)
         moments = [(np.zeros_like(w), np.zeros_like(w)) for w in self.weights_]
         losses, step = [], 0
-        for _ in range(self.epochs):
-            order, total = rng.permutation(n), 0.0
-            for start in range(0, n, self.batch_size):
-                rows = order[start:start + self.batch_size]
-                grads, loss = self._gradients(x[rows], utility[rows], target[rows])
-                total += loss * len(rows)
-                step += 1
-                self.weights_, moments = self._adam(grads, moments, step)
-            losses.append(total / n)
+        # thousands of products of a batch by a small layer: BLAS threads only wait on each other
+        # (and on other processes for a core; perf/router_threads.py)
+        with one_thread("blas"):
+            for _ in range(self.epochs):
+                order, total = rng.permutation(n), 0.0
+                for start in range(0, n, self.batch_size):
+                    rows = order[start:start + self.batch_size]
+                    grads, loss = self._gradients(x[rows], utility[rows], target[rows])
+                    total += loss * len(rows)
+                    step += 1
+                    self.weights_, moments = self._adam(grads, moments, step)
+                losses.append(total / n)
         self.losses_ = np.asarray(losses)
         return self
 
