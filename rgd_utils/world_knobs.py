@@ -84,9 +84,14 @@ def error_correlation(choices: np.ndarray, labels: np.ndarray,
 
 
 def confidence_auroc(confidence: np.ndarray, correct: np.ndarray) -> float:
-    """Mean over models of the AUROC of the confidence for correctness (0.5: no signal)."""
-    values = [roc_auc_score(correct[:, j], confidence[:, j]) for j in range(correct.shape[1])
-              if 0 < correct[:, j].sum() < len(correct)]
+    """Mean over models of the AUROC of the confidence for correctness (0.5: no signal), each over
+    the queries the model answered (a query it left unanswered has a NaN confidence)."""
+    values = []
+    for j in range(correct.shape[1]):
+        answered = np.isfinite(confidence[:, j])
+        right = correct[answered, j]
+        if 0 < right.sum() < len(right):
+            values.append(roc_auc_score(right, confidence[answered, j]))
     return float(np.mean(values)) if values else float("nan")
 
 

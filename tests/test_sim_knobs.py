@@ -87,3 +87,15 @@ def test_bad_knobs_are_refused() -> None:
         one_benchmark(bloc_correlation=1.5)
     with pytest.raises(ValueError, match="auroc"):
         with_confidence_auroc(one_benchmark(), 1.0)
+
+
+def test_the_confidence_auroc_skips_unanswered_queries() -> None:
+    from rgd_utils.world_knobs import confidence_auroc
+
+    correct = np.array([[1, 1], [0, 0], [1, 0], [0, 1]], dtype=bool)
+    confidence = np.array([[0.9, 0.8], [0.1, np.nan], [0.8, 0.2], [0.2, 0.7]])
+    # model 0 ranks its answers perfectly (AUROC 1); model 1 answered three queries and ranks its
+    # two right ones above its wrong one (AUROC 1), its unanswered query left out
+    assert confidence_auroc(confidence, correct) == 1.0
+    confidence[0, 1] = 0.1  # now its right answer at 0.1 is below its wrong one at 0.2: 0.5
+    assert confidence_auroc(confidence, correct) == 0.75
