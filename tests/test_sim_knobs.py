@@ -11,7 +11,7 @@ import pytest
 from rgd_utils.routers import RoutingData
 from rgd_utils.sim_config import SIM_BENCHMARKS, SIM_POOLS, SimConfig, with_confidence_auroc
 from rgd_utils.simulate import simulate_world
-from rgd_utils.world_knobs import error_correlation, measure_knobs, niche_strength
+from rgd_utils.world_knobs import confidence_auroc, error_correlation, measure_knobs, niche_strength
 
 POOL = list(SIM_POOLS[0].models)
 
@@ -90,8 +90,6 @@ def test_bad_knobs_are_refused() -> None:
 
 
 def test_the_confidence_auroc_skips_unanswered_queries() -> None:
-    from rgd_utils.world_knobs import confidence_auroc
-
     correct = np.array([[1, 1], [0, 0], [1, 0], [0, 1]], dtype=bool)
     confidence = np.array([[0.9, 0.8], [0.1, np.nan], [0.8, 0.2], [0.2, 0.7]])
     # model 0 ranks its answers perfectly (AUROC 1); model 1 answered three queries and ranks its
